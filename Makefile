@@ -1,0 +1,55 @@
+# Two commands do everything on a new machine:
+#   make book   set up, execute every chapter with papermill (full profile), build the HTML
+#   make test   set up, run the test suite (unit tests, notebooks, book build, browser)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.setup-stamp
+DEBIAN_PACKAGES := dataset-fashion-mnist chromium
+
+.PHONY: setup system book book-quick test test-fast lock clean
+
+setup: system $(STAMP) _static/mathjax/VERSION
+
+# Debian packages: Fashion-MNIST (data) and chromium (browser tests). Installed
+# only where this process may (root with apt-get); otherwise say what is missing.
+system:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else \
+		echo "warning: Debian packages missing:$$missing (run: sudo apt-get install -y$$missing)"; \
+	fi
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (wdlib)"
+	touch $(STAMP)
+
+_static/mathjax/VERSION: $(STAMP)
+	$(PY) -m wdlib.book vendor-mathjax
+
+book: setup
+	$(PY) -m wdlib.book build --profile full
+
+book-quick: setup
+	$(PY) -m wdlib.book build --profile quick
+
+test: setup
+	$(PY) -m pytest
+
+# Unit tests only (seconds): no notebook execution, book build or browser.
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser"
+
+# Re-pin requirements.lock from the current environment.
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^wdlib' > requirements.lock
+
+clean:
+	rm -rf _build .pytest_cache

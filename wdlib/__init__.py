@@ -1,0 +1,26 @@
+"""wdlib: weight decay and L2 regularization, executed.
+
+The library behind the book *Weight Decay, Executed*.  One module per concept:
+
+``wdlib.linreg``
+    Linear regression with the canonical λ, fitted by gradient descent, with
+    gradient checks and the step-size bound (numpy only).
+``wdlib.seeds``
+    The seed posts' code, verbatim, and a runner that reports their errors.
+``wdlib.book``
+    Execute the chapters with papermill and build the book (``python -m wdlib.book``).
+
+The canonical λ (``weight_decay``) minimizes ``‖y − Xw − b‖²/(2n) + (λ/2)‖w‖²``;
+scikit-learn's ``Ridge`` uses ``alpha = n·λ``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import linreg, seeds
+
+try:
+    __version__ = version("wdlib")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0+unknown"
+
+__all__ = ["linreg", "seeds", "__version__"]

@@ -1,0 +1,553 @@
+"""Execute the book's chapters with papermill and build the HTML with Jupyter Book.
+
+The pipeline, in order:
+
+1. copy the book sources to a fresh staging folder (the repository is never
+   written to);
+2. execute every chapter notebook listed in ``_toc.yml`` with papermill, one
+   subprocess per chapter (kernel ``python3``, working directory = the chapter's
+   folder, a wall-clock timeout per chapter), after validating the parameters
+   against the notebook's ``parameters`` cell;
+3. fail, naming the chapter and the cell, if any output is an error;
+4. fold the papermill-injected parameters cell (tag ``hide-cell``);
+5. run ``jupyter-book build`` on the staging folder (execution is off in
+   ``_config.yml``) with ``-W -n --keep-going``;
+6. copy the HTML to ``<output>/html`` and write ``timings.json`` beside it.
+
+Command line::
+
+    python -m wdlib.book build --profile quick
+    python -m wdlib.book build --chapters 03 --param lam=0.5 --param seed=3
+    python -m wdlib.book check            # notebook hygiene
+    python -m wdlib.book vendor-mathjax   # MathJax 3 from the npm registry into _static/
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import ast
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+__all__ = [
+    "BookError",
+    "BuildReport",
+    "ChapterRun",
+    "ParameterError",
+    "build",
+    "check_notebook",
+    "execute_chapter",
+    "find_errors",
+    "main",
+    "notebook_parameters",
+    "toc_chapters",
+    "validate_parameters",
+    "vendor_mathjax",
+]
+
+PROFILES = ("quick", "full")
+KERNEL = "python3"
+MATHJAX_VERSION = "3.2.2"
+#: What is copied to the staging folder (everything the build reads).
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "index.md", "bibliography.md", "references.bib", "chapters", "_static")
+_IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", "_build")
+
+
+class BookError(RuntimeError):
+    """A chapter failed, timed out, or the book did not build."""
+
+
+class ParameterError(ValueError):
+    """A parameter passed to a chapter is unknown or of the wrong type."""
+
+
+# --------------------------------------------------------------------------- #
+# table of contents and parameters
+# --------------------------------------------------------------------------- #
+def _toc_entries(node) -> list[str]:
+    files = []
+    if isinstance(node, dict):
+        if "file" in node:
+            files.append(node["file"])
+        if "root" in node:
+            files.append(node["root"])
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key, []) or []:
+                files.extend(_toc_entries(child))
+    elif isinstance(node, list):
+        for child in node:
+            files.extend(_toc_entries(child))
+    return files
+
+
+def toc_chapters(root: str | Path = ".") -> list[Path]:
+    """Notebooks listed in ``root/_toc.yml``, in book order, relative to ``root``.
+
+    Raises
+    ------
+    BookError
+        If ``_toc.yml`` is missing or names a file that does not exist.
+    """
+    root = Path(root)
+    toc_path = root / "_toc.yml"
+    if not toc_path.is_file():
+        raise BookError(f"no _toc.yml in {root.resolve()}; run from the repository root or pass --root.")
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    notebooks = []
+    for entry in _toc_entries(toc):
+        stem = Path(entry)
+        candidates = [root / stem.with_suffix(s) for s in (".ipynb", ".md")] if not stem.suffix else [root / stem]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            raise BookError(f"_toc.yml lists {entry!r} but no such .ipynb or .md file exists under {root.resolve()}.")
+        if found.suffix == ".ipynb":
+            notebooks.append(found.relative_to(root))
+    return notebooks
+
+
+def notebook_parameters(path: str | Path) -> dict[str, dict]:
+    """The parameters a notebook declares, as :func:`papermill.inspect_notebook` reads them.
+
+    Returns
+    -------
+    dict
+        ``name -> {"type": str or None, "default": object, "help": str}``; the
+        type comes from the annotation (``seed: int = 0``) or else from the
+        default's literal.
+    """
+    import papermill
+
+    out = {}
+    for name, info in papermill.inspect_notebook(str(path)).items():
+        try:
+            default = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            default = info["default"]
+        type_name = info.get("inferred_type_name")
+        if type_name in (None, "None"):
+            type_name = type(default).__name__ if default is not None else None
+        out[name] = {"type": type_name, "default": default, "help": info.get("help", "")}
+    return out
+
+
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict}
+
+
+def _coerce(name: str, value, type_name: str | None, chapter: str):
+    if type_name is None or type_name not in _TYPES:
+        return value
+    want = _TYPES[type_name]
+    if want is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if want is int and isinstance(value, bool):
+        pass  # bool is an int subclass; "seed=true" is a mistake
+    elif isinstance(value, want):
+        return value
+    raise ParameterError(
+        f"{chapter}: parameter {name!r} must be of type {type_name}; got {value!r} ({type(value).__name__})."
+    )
+
+
+def validate_parameters(path: str | Path, parameters: dict) -> dict:
+    """Check ``parameters`` against the notebook's ``parameters`` cell.
+
+    Unknown names and values of the wrong type raise :class:`ParameterError`
+    (papermill itself only warns).  Integers are accepted for ``float``
+    parameters and converted.
+
+    Returns
+    -------
+    dict
+        The parameters, coerced.
+    """
+    declared = notebook_parameters(path)
+    chapter = Path(path).stem
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        valid = ", ".join(f"{k} ({v['type']})" for k, v in declared.items()) or "none"
+        raise ParameterError(f"{chapter}: unknown parameter(s) {', '.join(map(repr, unknown))}; valid parameters are: {valid}.")
+    return {k: _coerce(k, v, declared[k]["type"], chapter) for k, v in parameters.items()}
+
+
+def _parse_assignment(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise ParameterError(f"--param expects NAME=VALUE; got {text!r}.")
+    name, raw = text.split("=", 1)
+    return name.strip(), yaml.safe_load(raw)
+
+
+# --------------------------------------------------------------------------- #
+# execution
+# --------------------------------------------------------------------------- #
+@dataclass
+class ChapterRun:
+    """One executed chapter: name, wall time in seconds, status and the parameters used."""
+
+    chapter: str
+    seconds: float
+    status: str
+    parameters: dict = field(default_factory=dict)
+
+
+def find_errors(nb) -> list[str]:
+    """Describe every error output (and papermill's error banner) in an executed notebook.
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode or dict
+
+    Returns
+    -------
+    list of str
+        ``"cell N (In [k]): <ename>: <evalue> | <first source line>"``, empty if clean.
+    """
+    problems = []
+    for i, cell in enumerate(nb["cells"]):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "papermill-error-cell-tag" in tags:
+            continue  # the banner points at the failing cell, which is reported below
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if out.get("output_type") == "error":
+                first = next((ln for ln in "".join(cell.get("source", "")).splitlines() if ln.strip()), "")
+                problems.append(
+                    f"cell {i} (In [{cell.get('execution_count')}]): {out.get('ename')}: {out.get('evalue')} | {first[:80]}"
+                )
+    return problems
+
+
+def _fold_injected(nb) -> None:
+    for cell in nb["cells"]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-cell" not in tags:
+            tags.append("hide-cell")
+
+
+def execute_chapter(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    parameters: dict | None = None,
+    timeout: float = 1200,
+    kernel: str = KERNEL,
+    env: dict | None = None,
+) -> float:
+    """Execute one notebook with papermill in a subprocess; return its wall time.
+
+    The working directory is ``dst``'s folder.  Parameters are validated first
+    (:func:`validate_parameters`).  The injected-parameters cell is folded.
+
+    Raises
+    ------
+    ParameterError
+        Before anything runs, for an unknown or mistyped parameter.
+    BookError
+        On a timeout, a failed execution, or any error output, naming the
+        chapter and the cell.
+    """
+    import nbformat
+
+    src, dst = Path(src), Path(dst)
+    chapter = src.stem
+    params = validate_parameters(src, parameters or {})
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as fh:
+        yaml.safe_dump(params, fh)
+        params_file = fh.name
+    cmd = [
+        sys.executable, "-m", "papermill", str(src.resolve()), str(dst.resolve()),
+        "-f", params_file, "-k", kernel, "--cwd", str(dst.parent.resolve()),
+        "--no-progress-bar", "--log-level", "WARNING",
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as exc:
+        raise BookError(
+            f"{chapter}: timed out after {timeout:.0f} s; raise --timeout or use the quick profile."
+        ) from exc
+    finally:
+        os.unlink(params_file)
+    seconds = time.perf_counter() - t0
+    if not dst.is_file():
+        raise BookError(f"{chapter}: papermill wrote no output notebook.\n{proc.stderr[-3000:]}")
+    nb = nbformat.read(dst, as_version=4)
+    errors = find_errors(nb)
+    if errors or proc.returncode != 0:
+        detail = "\n  ".join(errors) or proc.stderr[-3000:]
+        raise BookError(f"{chapter}: execution failed ({dst}):\n  {detail}")
+    _fold_injected(nb)
+    nbformat.write(nb, dst)
+    return seconds
+
+
+# --------------------------------------------------------------------------- #
+# build
+# --------------------------------------------------------------------------- #
+@dataclass
+class BuildReport:
+    """Result of :func:`build`: per-chapter runs, the HTML folder and total times."""
+
+    runs: list[ChapterRun]
+    html_dir: Path | None
+    profile: str
+    execute_seconds: float
+    build_seconds: float
+
+    def table(self) -> str:
+        """Per-chapter wall times as a plain-text table."""
+        w = max([len(r.chapter) for r in self.runs] + [7])
+        lines = [f"{'chapter':<{w}}  {'seconds':>8}  status", f"{'-' * w}  {'-' * 8}  ------"]
+        lines += [f"{r.chapter:<{w}}  {r.seconds:8.1f}  {r.status}" for r in self.runs]
+        lines.append(f"{'execute total':<{w}}  {self.execute_seconds:8.1f}")
+        lines.append(f"{'html build':<{w}}  {self.build_seconds:8.1f}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "profile": self.profile,
+            "chapters": [asdict(r) for r in self.runs],
+            "execute_seconds": round(self.execute_seconds, 2),
+            "build_seconds": round(self.build_seconds, 2),
+            "python": platform.python_version(),
+            "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+        }
+
+
+def _select(notebooks: list[Path], chapters) -> list[Path]:
+    if not chapters:
+        return notebooks
+    chosen = []
+    for want in chapters:
+        hits = [nb for nb in notebooks if nb.stem == want or nb.stem.startswith(f"{want}_") or nb.name == want]
+        if len(hits) != 1:
+            names = ", ".join(nb.stem for nb in notebooks)
+            raise BookError(f"--chapters {want!r} matches {len(hits)} chapters; choose from: {names}.")
+        chosen += hits
+    return chosen
+
+
+def stage(root: str | Path, staging: str | Path) -> Path:
+    """Copy the book sources of ``root`` into a fresh ``staging`` folder."""
+    root, staging = Path(root).resolve(), Path(staging).resolve()
+    if staging == root or staging in root.parents:
+        raise BookError(f"staging folder {staging} would overwrite the book sources; choose another.")
+    mathjax = root / "_static" / "mathjax" / "tex-chtml.js"
+    if not mathjax.is_file():
+        raise BookError(
+            f"{mathjax} is missing: the book serves MathJax itself. Run `make setup` "
+            "or `python -m wdlib.book vendor-mathjax`."
+        )
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for name in BOOK_SOURCES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, staging / name, ignore=_IGNORE)
+        elif src.is_file():
+            shutil.copy2(src, staging / name)
+    return staging
+
+
+def _jupyter_book() -> list[str]:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "jupyter_book.cli.main"]
+
+
+def build(
+    root: str | Path = ".",
+    *,
+    profile: str = "quick",
+    chapters: list[str] | None = None,
+    parameters: dict | None = None,
+    output: str | Path = "_build",
+    timeout: float = 1200,
+    html: bool = True,
+    log=functools.partial(print, flush=True),
+) -> BuildReport:
+    """Execute the chapters and build the HTML book.
+
+    Parameters
+    ----------
+    root : path, default "."
+        Repository root (holds ``_toc.yml``).
+    profile : {"quick", "full"}
+        Passed as ``profile`` to every chapter that declares it.
+    chapters : list of str, optional
+        Chapter stems or number prefixes (``["03"]``); all chapters when omitted.
+        A partial selection executes only those, and skips the HTML build.
+    parameters : dict, optional
+        Extra parameters for every selected chapter; each must be declared by
+        each selected chapter.
+    output : path, default "_build"
+        ``<output>/staging`` is the executed copy, ``<output>/html`` the book.
+    timeout : float, default 1200
+        Wall-clock limit per chapter, in seconds.
+    html : bool, default True
+        Build the HTML after executing.
+
+    Returns
+    -------
+    BuildReport
+    """
+    if profile not in PROFILES:
+        raise ParameterError(f"profile must be one of {PROFILES}; got {profile!r}.")
+    root = Path(root).resolve()
+    output = (root / output).resolve()
+    notebooks = _select(toc_chapters(root), chapters)
+    # Validate everything before spending minutes executing anything.
+    plans = []
+    for nb in notebooks:
+        params = dict(parameters or {})
+        if "profile" in notebook_parameters(root / nb):
+            params.setdefault("profile", profile)
+        plans.append((nb, validate_parameters(root / nb, params)))
+    staging = stage(root, output / "staging")
+    env = dict(os.environ, WDLIB_BOOK_ROOT=str(root), MPLBACKEND="Agg")
+    runs = []
+    t0 = time.perf_counter()
+    for nb, params in plans:
+        log(f"executing {nb} {params or ''}")
+        seconds = execute_chapter(root / nb, staging / nb, parameters=params, timeout=timeout, env=env)
+        runs.append(ChapterRun(nb.stem, round(seconds, 2), "ok", params))
+    execute_seconds = time.perf_counter() - t0
+    report = BuildReport(runs, None, profile, execute_seconds, 0.0)
+    if not (html and not chapters):
+        return report
+    t1 = time.perf_counter()
+    cmd = _jupyter_book() + ["build", str(staging), "--all", "-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    report.build_seconds = time.perf_counter() - t1
+    if proc.returncode != 0:
+        raise BookError(f"jupyter-book build failed (warnings are errors):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    html_dir = output / "html"
+    if html_dir.exists():
+        shutil.rmtree(html_dir)
+    shutil.copytree(staging / "_build" / "html", html_dir)
+    report.html_dir = html_dir
+    (html_dir / "timings.json").write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+    return report
+
+
+# --------------------------------------------------------------------------- #
+# notebook hygiene and MathJax
+# --------------------------------------------------------------------------- #
+def check_notebook(path: str | Path) -> list[str]:
+    """Problems that keep a chapter from being stored as a source notebook.
+
+    A chapter is stored without outputs, execution counts or papermill
+    metadata, with kernelspec ``python3`` and exactly one cell tagged
+    ``parameters``.  Returns a list of messages (empty when clean).
+    """
+    import nbformat
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    problems = []
+    if nb.metadata.get("kernelspec", {}).get("name") != KERNEL:
+        problems.append(f"{path.name}: kernelspec name must be {KERNEL!r}")
+    if "papermill" in nb.metadata:
+        problems.append(f"{path.name}: notebook carries papermill metadata (an executed copy?)")
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        problems.append(f"{path.name}: {len(tagged)} cells tagged 'parameters' (want exactly 1)")
+    else:
+        # papermill silently skips lines it cannot parse (e.g. a second '=' in the comment).
+        tree = ast.parse(nb.cells[tagged[0]].source)
+        assigned = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+        for name in sorted(assigned - set(notebook_parameters(path))):
+            problems.append(f"{path.name}: papermill cannot read parameter {name!r}; keep its line to "
+                            "'name: type = value  # help' with no other '=' on it")
+    for i, cell in enumerate(nb.cells):
+        if "papermill" in cell.metadata:
+            problems.append(f"{path.name}: cell {i} carries papermill metadata")
+        if cell.cell_type == "code":
+            if cell.outputs:
+                problems.append(f"{path.name}: cell {i} has outputs")
+            if cell.execution_count is not None:
+                problems.append(f"{path.name}: cell {i} has an execution count")
+    return problems
+
+
+def vendor_mathjax(root: str | Path = ".", *, version: str = MATHJAX_VERSION) -> Path:
+    """Put MathJax ``version`` (from the npm registry, integrity-checked by npm) in ``root/_static/mathjax``.
+
+    The book then renders math without any CDN.  Does nothing if that version
+    is already there.
+    """
+    dest = Path(root).resolve() / "_static" / "mathjax"
+    stamp = dest / "VERSION"
+    if stamp.is_file() and stamp.read_text().strip() == version:
+        return dest
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BookError("npm is needed to fetch MathJax from the npm registry: install Node.js (apt-get install -y npm).")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run([npm, "pack", f"mathjax@{version}", "--silent"], cwd=tmp, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise BookError(f"npm pack mathjax@{version} failed:\n{proc.stderr[-2000:]}")
+        with tarfile.open(Path(tmp) / f"mathjax-{version}.tgz") as tar:
+            tar.extractall(tmp, filter="data")
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(Path(tmp) / "package" / "es5", dest)
+    stamp.write_text(version + "\n")
+    return dest
+
+
+# --------------------------------------------------------------------------- #
+# command line
+# --------------------------------------------------------------------------- #
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m wdlib.book`` (and the ``wdlib-book`` script)."""
+    parser = argparse.ArgumentParser(prog="python -m wdlib.book", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="execute chapters with papermill, then build the HTML")
+    b.add_argument("--root", default=".", help="repository root (default: .)")
+    b.add_argument("--profile", choices=PROFILES, default="quick", help="quick (CI) or full (published results)")
+    b.add_argument("--chapters", nargs="+", metavar="CH", help="chapter stems or prefixes, e.g. 03 (executes only; no HTML)")
+    b.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                   help="parameter for every selected chapter (YAML value), e.g. -p lam=0.5")  # fmt: skip
+    b.add_argument("--output", default="_build", help="output folder (default: _build)")
+    b.add_argument("--timeout", type=float, default=1200, help="wall-clock seconds per chapter (default: 1200)")
+    c = sub.add_parser("check", help="check that the chapters are stored stripped, with one parameters cell")
+    c.add_argument("--root", default=".")
+    m = sub.add_parser("vendor-mathjax", help=f"fetch MathJax {MATHJAX_VERSION} from npm into _static/mathjax")
+    m.add_argument("--root", default=".")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "vendor-mathjax":
+            print(f"MathJax in {vendor_mathjax(args.root)}")
+            return 0
+        if args.command == "check":
+            problems = [p for nb in sorted(Path(args.root, "chapters").glob("*.ipynb")) for p in check_notebook(nb)]
+            print("\n".join(problems) or "all chapters clean")
+            return 1 if problems else 0
+        params = dict(_parse_assignment(p) for p in args.param)
+        report = build(args.root, profile=args.profile, chapters=args.chapters, parameters=params,
+                       output=args.output, timeout=args.timeout)  # fmt: skip
+    except (BookError, ParameterError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.table())
+    if report.html_dir is not None:
+        print(f"\nThe book is at {report.html_dir / 'index.html'}")
+        print(f"Timings written to {report.html_dir / 'timings.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
