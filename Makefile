@@ -9,7 +9,7 @@ DEBIAN_PACKAGES := dataset-fashion-mnist chromium
 
 .PHONY: setup system book book-quick test test-fast lock clean
 
-setup: system $(STAMP) _static/mathjax/VERSION
+setup: system $(STAMP) _vendor/_static/mathjax/VERSION
 
 # Debian packages: Fashion-MNIST (data) and chromium (browser tests). Installed
 # only where this process may (root with apt-get); otherwise say what is missing.
@@ -31,7 +31,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (wdlib)"
 	touch $(STAMP)
 
-_static/mathjax/VERSION: $(STAMP)
+_vendor/_static/mathjax/VERSION: $(STAMP)
 	$(PY) -m wdlib.book vendor-mathjax
 
 book: setup

@@ -19,7 +19,7 @@ Command line::
     python -m wdlib.book build --profile quick
     python -m wdlib.book build --chapters 03 --param lam=0.5 --param seed=3
     python -m wdlib.book check            # notebook hygiene
-    python -m wdlib.book vendor-mathjax   # MathJax 3 from the npm registry into _static/
+    python -m wdlib.book vendor-mathjax   # MathJax 3 from the npm registry into _vendor/
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ __all__ = [
 PROFILES = ("quick", "full")
 KERNEL = "python3"
 MATHJAX_VERSION = "3.2.2"
+#: Where MathJax is vendored; ``_vendor`` is an ``html_extra_path``, so it lands in ``html/_static/mathjax``.
+MATHJAX_DIR = Path("_vendor") / "_static" / "mathjax"
 #: What is copied to the staging folder (everything the build reads).
-BOOK_SOURCES = ("_config.yml", "_toc.yml", "index.md", "bibliography.md", "references.bib", "chapters", "_static")
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "index.md", "bibliography.md", "references.bib", "chapters", "_static", "_vendor")
 _IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", "_build")
 
 
@@ -343,7 +345,7 @@ def stage(root: str | Path, staging: str | Path) -> Path:
     root, staging = Path(root).resolve(), Path(staging).resolve()
     if staging == root or staging in root.parents:
         raise BookError(f"staging folder {staging} would overwrite the book sources; choose another.")
-    mathjax = root / "_static" / "mathjax" / "tex-chtml.js"
+    mathjax = root / MATHJAX_DIR / "tex-chtml.js"
     if not mathjax.is_file():
         raise BookError(
             f"{mathjax} is missing: the book serves MathJax itself. Run `make setup` "
@@ -415,7 +417,7 @@ def build(
             params.setdefault("profile", profile)
         plans.append((nb, validate_parameters(root / nb, params)))
     staging = stage(root, output / "staging")
-    env = dict(os.environ, WDLIB_BOOK_ROOT=str(root), MPLBACKEND="Agg")
+    env = dict(os.environ, WDLIB_BOOK_ROOT=str(root))
     runs = []
     t0 = time.perf_counter()
     for nb, params in plans:
@@ -483,12 +485,12 @@ def check_notebook(path: str | Path) -> list[str]:
 
 
 def vendor_mathjax(root: str | Path = ".", *, version: str = MATHJAX_VERSION) -> Path:
-    """Put MathJax ``version`` (from the npm registry, integrity-checked by npm) in ``root/_static/mathjax``.
+    """Put MathJax ``version`` (from the npm registry, integrity-checked by npm) in ``root/_vendor/_static/mathjax``.
 
     The book then renders math without any CDN.  Does nothing if that version
     is already there.
     """
-    dest = Path(root).resolve() / "_static" / "mathjax"
+    dest = Path(root).resolve() / MATHJAX_DIR
     stamp = dest / "VERSION"
     if stamp.is_file() and stamp.read_text().strip() == version:
         return dest
@@ -525,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--timeout", type=float, default=1200, help="wall-clock seconds per chapter (default: 1200)")
     c = sub.add_parser("check", help="check that the chapters are stored stripped, with one parameters cell")
     c.add_argument("--root", default=".")
-    m = sub.add_parser("vendor-mathjax", help=f"fetch MathJax {MATHJAX_VERSION} from npm into _static/mathjax")
+    m = sub.add_parser("vendor-mathjax", help=f"fetch MathJax {MATHJAX_VERSION} from npm into {MATHJAX_DIR}")
     m.add_argument("--root", default=".")
     args = parser.parse_args(argv)
     try:

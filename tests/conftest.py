@@ -1,0 +1,42 @@
+"""Shared fixtures: one executed-and-built copy of the book per test session."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The book built by the real pipeline (quick profile) into a temporary folder.
+
+    ``seed=0`` (each chapter's default) is passed explicitly so that papermill
+    injects a parameters cell, whose folding the HTML tests check.
+    """
+    from wdlib import book
+
+    out = tmp_path_factory.mktemp("book")
+    report = book.build(ROOT, profile="quick", parameters={"seed": 0}, output=out, timeout=900)
+    return report
+
+
+@pytest.fixture(scope="session")
+def book_url(built_book):
+    """Base URL of the built HTML served on 127.0.0.1."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built_book.html_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

@@ -1,0 +1,128 @@
+"""wdlib.book: table of contents, parameter validation, error detection, hygiene (fast)."""
+
+import nbformat
+import pytest
+
+from wdlib import book
+from wdlib.sphinxext import dedupe_scripts
+
+from .conftest import CHAPTERS, ROOT
+
+CH3 = ROOT / "chapters" / "03_linear_regression.ipynb"
+
+
+def test_toc_lists_chapter_3():
+    assert CH3.relative_to(ROOT) in book.toc_chapters(ROOT)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_is_stored_clean(path):
+    """No outputs, execution counts or papermill metadata; kernelspec python3; one readable parameters cell."""
+    assert book.check_notebook(path) == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_parameters_are_typed_and_documented(path):
+    params = book.notebook_parameters(path)
+    assert "seed" in params
+    for name, info in params.items():
+        assert info["type"] in {"int", "float", "str", "bool"}, name
+        assert info["help"], f"{name} has no '# help' comment"
+
+
+def _notebook(tmp_path, cells, **meta):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}, **meta}
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_check_notebook_reports_each_problem(tmp_path):
+    params = nbformat.v4.new_code_cell("seed: int = 0  # ok\nx: int = 1  # y = 2 breaks papermill", metadata={"tags": ["parameters"]})
+    ran = nbformat.v4.new_code_cell("print(1)", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="1\n")])
+    path = _notebook(tmp_path, [params, ran], papermill={"x": 1})
+    problems = "\n".join(book.check_notebook(path))
+    assert "papermill metadata" in problems
+    assert "cell 1 has outputs" in problems
+    assert "cell 1 has an execution count" in problems
+    assert "papermill cannot read parameter 'x'" in problems
+
+
+def test_check_notebook_wants_exactly_one_parameters_cell(tmp_path):
+    path = _notebook(tmp_path, [nbformat.v4.new_code_cell("a = 1")])
+    assert book.check_notebook(path) == ["nb.ipynb: 0 cells tagged 'parameters' (want exactly 1)"]
+
+
+def test_validate_parameters_accepts_and_coerces():
+    assert book.validate_parameters(CH3, {"lam": 1, "seed": 3}) == {"lam": 1.0, "seed": 3}
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"lamda": 0.5}, "unknown parameter(s) 'lamda'; valid parameters are: seed (int), lam (float)"),
+        ({"lam": "big"}, "parameter 'lam' must be of type float; got 'big' (str)"),
+        ({"seed": 1.5}, "parameter 'seed' must be of type int; got 1.5 (float)"),
+        ({"seed": True}, "parameter 'seed' must be of type int; got True (bool)"),
+    ],
+)
+def test_validate_parameters_rejects(params, message):
+    with pytest.raises(book.ParameterError) as info:
+        book.validate_parameters(CH3, params)
+    assert message in str(info.value)
+
+
+def test_cli_rejects_misspelled_parameter_before_executing(capsys, tmp_path):
+    code = book.main(["build", "--root", str(ROOT), "--chapters", "03", "--param", "lamda=0.5", "--output", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "unknown parameter(s) 'lamda'" in err and "lam (float)" in err
+    assert not (tmp_path / "staging").exists()
+
+
+def test_cli_rejects_unknown_chapter(capsys):
+    assert book.main(["build", "--root", str(ROOT), "--chapters", "99"]) == 2
+    assert "choose from: 03_linear_regression" in capsys.readouterr().err
+
+
+def test_find_errors_names_cell_and_exception():
+    nb = nbformat.v4.new_notebook()
+    bad = nbformat.v4.new_code_cell("x = 1 / 0", execution_count=2)
+    bad.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]
+    nb.cells = [nbformat.v4.new_code_cell("ok = 1"), bad]
+    assert book.find_errors(nb) == ["cell 1 (In [2]): ZeroDivisionError: division by zero | x = 1 / 0"]
+
+
+def test_dedupe_scripts_keeps_first_of_identical_entries():
+    from sphinx.builders.html._assets import _JavaScript
+
+    scripts = [_JavaScript(None, body="const A = 1"), _JavaScript("a.js"), _JavaScript("", body="const A = 1"),
+               _JavaScript("a.js", defer="defer")]  # fmt: skip
+    ctx = {"script_files": scripts}
+    dedupe_scripts(None, "index", "page.html", ctx, None)
+    assert ctx["script_files"] is scripts  # in place: later additions to the builder's list still land
+    assert [(js.filename, js.attributes) for js in scripts] == [
+        (None, {"body": "const A = 1"}), ("a.js", {}), ("a.js", {"defer": "defer"})
+    ]
+
+
+@pytest.mark.slow
+def test_failing_chapter_is_reported_with_chapter_and_cell(tmp_path):
+    params = nbformat.v4.new_code_cell("seed: int = 0  # seed", metadata={"tags": ["parameters"]})
+    path = _notebook(tmp_path, [params, nbformat.v4.new_code_cell("import math\nmath.sqrt(-seed - 1)")])
+    src = path.rename(tmp_path / "07_broken.ipynb")
+    with pytest.raises(book.BookError) as info:
+        book.execute_chapter(src, tmp_path / "out" / "07_broken.ipynb", timeout=300)
+    msg = str(info.value)
+    assert msg.startswith("07_broken: execution failed")
+    assert "ValueError: math domain error | import math" in msg
+
+
+@pytest.mark.slow
+def test_chapter_timeout_is_an_error(tmp_path):
+    params = nbformat.v4.new_code_cell("seed: int = 0  # seed", metadata={"tags": ["parameters"]})
+    path = _notebook(tmp_path, [params, nbformat.v4.new_code_cell("import time\ntime.sleep(600)")])
+    with pytest.raises(book.BookError, match="nb: timed out after 20 s"):
+        book.execute_chapter(path, tmp_path / "out.ipynb", timeout=20)

@@ -1,0 +1,150 @@
+"""The built HTML opened in headless Chromium (Debian's /usr/bin/chromium via Playwright).
+
+Every page: no console errors or uncaught exceptions, no failed request, no
+request leaving 127.0.0.1 (MathJax is served by the book), math typeset by
+MathJax without errors, every image loaded, no error output or papermill
+exception banner; and every internal link resolves.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--disable-quic"]  # fmt: skip
+
+
+def pages(html_dir: Path) -> list[str]:
+    return sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html") if "_static" not in p.parts)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run `make setup` (apt-get install -y chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_pages_render_cleanly(built_book, book_url, browser):
+    html_dir = built_book.html_dir
+    all_pages = pages(html_dir)
+    assert "chapters/03_linear_regression.html" in all_pages
+    problems, typeset = [], {}
+    for page in all_pages:
+        tab = browser.new_page()
+        events: list[str] = []
+        tab.on("console", lambda m: m.type == "error" and events.append(f"console: {m.text}"))
+        tab.on("pageerror", lambda e: events.append(f"exception: {e}"))
+        tab.on("requestfailed", lambda r: events.append(f"failed request: {r.url}"))
+        tab.on("response", lambda r: r.status >= 400 and events.append(f"HTTP {r.status}: {r.url}"))
+        tab.on("request", lambda r: not r.url.startswith(book_url) and not r.url.startswith("data:")
+               and events.append(f"external request: {r.url}"))  # fmt: skip
+        tab.goto(f"{book_url}/{page}", wait_until="networkidle")
+        state = tab.evaluate(
+            """async () => {
+                let math = null;
+                if (window.MathJax && MathJax.startup) {
+                    await MathJax.startup.promise;
+                    math = {containers: document.querySelectorAll('mjx-container').length,
+                            errors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
+                            raw: document.querySelectorAll('.math:not(:has(mjx-container))').length};
+                }
+                const imgs = Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
+                const text = document.body.innerText;
+                return {math, badImages: imgs,
+                        errorOutputs: document.querySelectorAll('.output.error, .output.traceback, [class*="ansi-red-fg"]').length,
+                        banner: text.includes('An Exception was encountered') || !!document.querySelector('#papermill-error-cell'),
+                        hasMathMarkup: !!document.querySelector('.math')};
+            }"""
+        )
+        if state["hasMathMarkup"]:
+            if state["math"] is None:
+                events.append("page has math but MathJax did not load")
+            else:
+                typeset[page] = state["math"]["containers"]
+                if state["math"]["errors"] or state["math"]["raw"]:
+                    events.append(f"MathJax: {state['math']}")
+        events += [f"image not loaded: {src}" for src in state["badImages"]]
+        if state["errorOutputs"] or state["banner"]:
+            events.append(f"error output on page ({state['errorOutputs']} outputs, banner={state['banner']})")
+        problems += [f"{page}: {e}" for e in events]
+        tab.close()
+    assert problems == []
+    assert typeset.get("chapters/03_linear_regression.html", 0) > 20
+
+
+def test_injected_parameters_cell_is_folded(built_book, book_url, browser):
+    tab = browser.new_page()
+    tab.goto(f"{book_url}/chapters/03_linear_regression.html", wait_until="networkidle")
+    cell = tab.locator(".tag_injected-parameters")
+    assert cell.count() == 1
+    assert not cell.locator(".cell_input pre").first.is_visible()  # folded behind a toggle
+    cell.locator("summary, button.toggle-button").first.click()
+    assert cell.locator(".cell_input pre").first.is_visible()
+    tab.close()
+
+
+def test_chapter_figures_are_images(built_book, book_url, browser):
+    tab = browser.new_page()
+    tab.goto(f"{book_url}/chapters/03_linear_regression.html", wait_until="networkidle")
+    sizes = tab.evaluate("() => Array.from(document.querySelectorAll('.cell_output img')).map(i => [i.naturalWidth, i.naturalHeight])")
+    assert len(sizes) >= 3 and all(w > 300 and h > 200 for w, h in sizes)
+    tab.close()
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("name"):
+            self.ids.add(a["name"])
+        for key in ("href", "src"):
+            if key in a and a[key] and (tag, key) in {("a", "href"), ("img", "src"), ("script", "src"), ("link", "href")}:
+                self.links.append(a[key])
+
+
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_internal_links_resolve(built_book):
+    html_dir = built_book.html_dir
+    parsed = {p: _parse(html_dir / p) for p in pages(html_dir)}
+    broken = []
+    for page, info in parsed.items():
+        for link in info.links:
+            parts = urlsplit(link)
+            if parts.scheme or parts.netloc or link.startswith(("mailto:", "javascript:", "data:")):
+                continue
+            target = (html_dir / page).parent / unquote(parts.path) if parts.path else html_dir / page
+            target = target.resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page}: {link} (no file)")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                rel = target.relative_to(html_dir.resolve()).as_posix()
+                ids = parsed[rel].ids if rel in parsed else _parse(target).ids
+                if unquote(parts.fragment) not in ids:
+                    broken.append(f"{page}: {link} (no anchor)")
+    assert broken == []
+

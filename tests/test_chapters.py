@@ -1,0 +1,81 @@
+"""Every chapter executed with papermill through the real pipeline, and the book built (slow)."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from wdlib import book
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+CH3 = ROOT / "chapters" / "03_linear_regression.ipynb"
+
+
+def glued(path) -> dict:
+    """Values a chapter glued (myst_nb.glue), by name, as text."""
+    nb = nbformat.read(path, as_version=4)
+    out = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                out[name] = o["data"]["application/papermill.record/text/plain"]
+    return out
+
+
+def images(path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [o["data"]["image/png"] for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+
+
+def test_every_toc_chapter_executed_and_timed(built_book):
+    chapters = [nb.stem for nb in book.toc_chapters(ROOT)]
+    assert [r.chapter for r in built_book.runs] == chapters
+    timings = json.loads((built_book.html_dir / "timings.json").read_text())
+    assert timings["profile"] == "quick"
+    assert [c["chapter"] for c in timings["chapters"]] == chapters
+    assert all(c["seconds"] > 0 and c["status"] == "ok" for c in timings["chapters"])
+    print("\n" + built_book.table())
+
+
+def test_book_has_every_page(built_book):
+    html = built_book.html_dir
+    for page in ["index.html", "chapters/03_linear_regression.html", "chapters/api.html", "bibliography.html"]:
+        assert (html / page).is_file(), page
+    api = (html / "chapters/api.html").read_text()
+    assert "fit_gd" in api and "validate_parameters" in api  # autodoc ran
+
+
+def test_chapter_3_output_is_clean_and_has_figures(built_book):
+    executed = built_book.html_dir.parents[0] / "staging" / "chapters" / "03_linear_regression.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    assert book.find_errors(nb) == []
+    assert len(images(executed)) >= 3
+    values = glued(executed)
+    assert float(values["gd_gap"]) < 1e-6
+    assert float(values["fd_error"]) < 1e-7
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "hide-cell" in injected[0].metadata["tags"]
+
+
+def test_chapter_3_parameters_change_the_results(built_book, tmp_path):
+    default = built_book.html_dir.parents[0] / "staging" / "chapters" / "03_linear_regression.ipynb"
+    changed = tmp_path / "ch3.ipynb"
+    book.execute_chapter(CH3, changed, parameters={"lam": 0.5, "seed": 3}, timeout=600)
+    a, b = glued(default), glued(changed)
+    assert a["var_x"] != b["var_x"]  # new data (seed)
+    assert a["lr_bound"] != b["lr_bound"]  # new curvature (λ and data)
+    assert a["seed_theta"] == b["seed_theta"]  # the seed's own code fixes its seed
+    assert images(default)[0] != images(changed)[0]
+
+
+def test_papermill_help_lists_every_parameter_with_type_and_meaning():
+    out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(CH3)],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    for name, info in book.notebook_parameters(CH3).items():
+        assert f"{name}: {info['type']} (default {info['default']})" in out
+        assert info["help"] in out
