@@ -426,7 +426,7 @@ def build(
         runs.append(ChapterRun(nb.stem, round(seconds, 2), "ok", params))
     execute_seconds = time.perf_counter() - t0
     report = BuildReport(runs, None, profile, execute_seconds, 0.0)
-    if not (html and not chapters):
+    if chapters or not html:  # a partial selection only executes
         return report
     t1 = time.perf_counter()
     cmd = _jupyter_book() + ["build", str(staging), "--all", "-W", "-n", "--keep-going"]
