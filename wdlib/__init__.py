@@ -5,6 +5,8 @@ The library behind the book *Weight Decay, Executed*.  One module per concept:
 ``wdlib.linreg``
     Linear regression with the canonical λ, fitted by gradient descent, with
     gradient checks and the step-size bound (numpy only).
+``wdlib.data``
+    Dataset files found on a search path and checked against their sha256.
 ``wdlib.seeds``
     The seed posts' code, verbatim, and a runner that reports their errors.
 ``wdlib.book``
@@ -16,11 +18,11 @@ scikit-learn's ``Ridge`` uses ``alpha = n·λ``.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import linreg, seeds
+from . import data, linreg, seeds
 
 try:
     __version__ = version("wdlib")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["linreg", "seeds", "__version__"]
+__all__ = ["data", "linreg", "seeds", "__version__"]
