@@ -126,3 +126,16 @@ def test_chapter_timeout_is_an_error(tmp_path):
     path = _notebook(tmp_path, [params, nbformat.v4.new_code_cell("import time\ntime.sleep(600)")])
     with pytest.raises(book.BookError, match="nb: timed out after 20 s"):
         book.execute_chapter(path, tmp_path / "out.ipynb", timeout=20)
+
+
+def test_index_parameter_table_matches_the_notebooks():
+    """index.md documents each chapter's parameters; the table must not drift from the notebooks."""
+    import re
+
+    rows = re.findall(r"^\| (\d\d) \| `(\w+)` \| (\w+) \| ([^|]+?) \|", (ROOT / "index.md").read_text(), flags=re.M)
+    documented = {(ch, name): (typ, default) for ch, name, typ, default in rows}
+    actual = {}
+    for path in CHAPTERS:
+        for name, info in book.notebook_parameters(path).items():
+            actual[(path.stem[:2], name)] = (info["type"], str(info["default"]))
+    assert documented == actual
