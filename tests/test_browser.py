@@ -44,12 +44,12 @@ def test_pages_render_cleanly(built_book, book_url, browser):
     for page in all_pages:
         tab = browser.new_page()
         events: list[str] = []
-        tab.on("console", lambda m: m.type == "error" and events.append(f"console: {m.text}"))
-        tab.on("pageerror", lambda e: events.append(f"exception: {e}"))
-        tab.on("requestfailed", lambda r: events.append(f"failed request: {r.url}"))
-        tab.on("response", lambda r: r.status >= 400 and events.append(f"HTTP {r.status}: {r.url}"))
-        tab.on("request", lambda r: not r.url.startswith(book_url) and not r.url.startswith("data:")
-               and events.append(f"external request: {r.url}"))  # fmt: skip
+        log = events.append
+        tab.on("console", lambda m, log=log: m.type == "error" and log(f"console: {m.text}"))
+        tab.on("pageerror", lambda e, log=log: log(f"exception: {e}"))
+        tab.on("requestfailed", lambda r, log=log: log(f"failed request: {r.url}"))
+        tab.on("response", lambda r, log=log: r.status >= 400 and log(f"HTTP {r.status}: {r.url}"))
+        tab.on("request", lambda r, log=log: not r.url.startswith((book_url, "data:")) and log(f"external request: {r.url}"))
         tab.goto(f"{book_url}/{page}", wait_until="networkidle")
         state = tab.evaluate(
             """async () => {

@@ -87,7 +87,7 @@ def test_hessian_eigenvalue_matches_numerical_hessian():
     X, y = rng.normal(size=(25, 3)), rng.normal(size=25)
     lam, p = 0.4, 3
     grad = lambda t: np.append(*linreg.gradient(X, y, t[:p], t[p], weight_decay=lam))  # noqa: E731
-    H = np.column_stack([linreg.numerical_gradient(lambda t: grad(t)[i], np.zeros(p + 1)) for i in range(p + 1)])
+    H = np.column_stack([linreg.numerical_gradient(lambda t, i=i: grad(t)[i], np.zeros(p + 1)) for i in range(p + 1)])
     assert linreg.hessian_max_eigenvalue(X, weight_decay=lam) == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-6)
 
 

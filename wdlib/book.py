@@ -377,7 +377,7 @@ def build(
     output: str | Path = "_build",
     timeout: float = 1200,
     html: bool = True,
-    log=functools.partial(print, flush=True),
+    log=None,
 ) -> BuildReport:
     """Execute the chapters and build the HTML book.
 
@@ -399,6 +399,8 @@ def build(
         Wall-clock limit per chapter, in seconds.
     html : bool, default True
         Build the HTML after executing.
+    log : callable, optional
+        Receives one progress line per chapter; ``print`` (flushed) by default.
 
     Returns
     -------
@@ -406,6 +408,7 @@ def build(
     """
     if profile not in PROFILES:
         raise ParameterError(f"profile must be one of {PROFILES}; got {profile!r}.")
+    log = log or functools.partial(print, flush=True)
     root = Path(root).resolve()
     output = (root / output).resolve()
     notebooks = _select(toc_chapters(root), chapters)
