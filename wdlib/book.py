@@ -153,9 +153,8 @@ def _coerce(name: str, value, type_name: str | None, chapter: str):
     want = _TYPES[type_name]
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if want is int and isinstance(value, bool):
-        pass  # bool is an int subclass; "seed=true" is a mistake
-    elif isinstance(value, want):
+    # bool is an int subclass, but "seed=true" is a mistake
+    if isinstance(value, want) and not (want is int and isinstance(value, bool)):
         return value
     raise ParameterError(
         f"{chapter}: parameter {name!r} must be of type {type_name}; got {value!r} ({type(value).__name__})."
@@ -420,12 +419,11 @@ def build(
             params.setdefault("profile", profile)
         plans.append((nb, validate_parameters(root / nb, params)))
     staging = stage(root, output / "staging")
-    env = dict(os.environ, WDLIB_BOOK_ROOT=str(root))
     runs = []
     t0 = time.perf_counter()
     for nb, params in plans:
         log(f"executing {nb} {params or ''}")
-        seconds = execute_chapter(root / nb, staging / nb, parameters=params, timeout=timeout, env=env)
+        seconds = execute_chapter(root / nb, staging / nb, parameters=params, timeout=timeout)
         runs.append(ChapterRun(nb.stem, round(seconds, 2), "ok", params))
     execute_seconds = time.perf_counter() - t0
     report = BuildReport(runs, None, profile, execute_seconds, 0.0)
@@ -433,7 +431,7 @@ def build(
         return report
     t1 = time.perf_counter()
     cmd = _jupyter_book() + ["build", str(staging), "--all", "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     report.build_seconds = time.perf_counter() - t1
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (warnings are errors):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")

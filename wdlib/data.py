@@ -47,18 +47,17 @@ class DataFile:
     system_dir: str | None = None
 
 
-_FMNIST = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_FMNIST = {  # name -> sha256 of the four IDX files, as Debian and the canonical site ship them
+    "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+    "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
+    "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
+    "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+}
 _MR = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz (inside the archive)"
 _SST2 = "GLUE SST-2 (https://gluebenchmark.com/tasks); labelled test split from github.com/awake020/pytorch_Bert_sst2"
 _FILES = [
-    DataFile("fashion-mnist", "train-images-idx3-ubyte.gz", "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
-             _FMNIST + "train-images-idx3-ubyte.gz", "dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist"),
-    DataFile("fashion-mnist", "train-labels-idx1-ubyte.gz", "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
-             _FMNIST + "train-labels-idx1-ubyte.gz", "dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist"),
-    DataFile("fashion-mnist", "t10k-images-idx3-ubyte.gz", "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
-             _FMNIST + "t10k-images-idx3-ubyte.gz", "dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist"),
-    DataFile("fashion-mnist", "t10k-labels-idx1-ubyte.gz", "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
-             _FMNIST + "t10k-labels-idx1-ubyte.gz", "dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist"),
+    *(DataFile("fashion-mnist", name, digest, f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}",
+               "dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist") for name, digest in _FMNIST.items()),
     DataFile("mr", "rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", _MR),
     DataFile("mr", "rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", _MR),
     DataFile("sst2", "train.tsv", "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c", _SST2),

@@ -13,10 +13,6 @@ from __future__ import annotations
 __all__ = ["dedupe_scripts", "setup"]
 
 
-def _key(js) -> tuple:
-    return (js.filename or "", sorted(js.attributes.items()))
-
-
 def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     """Keep the first of each identical script entry of a page, in order (in place)."""
     scripts = context.get("script_files")
@@ -24,7 +20,7 @@ def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
         return
     seen, kept = set(), []
     for js in scripts:
-        key = repr(_key(js))
+        key = (js.filename or "", tuple(sorted(js.attributes.items())))
         if key not in seen:
             seen.add(key)
             kept.append(js)
