@@ -5,7 +5,8 @@ looked for, in order, under
 
 1. each folder of the environment variable ``WDLIB_DATA_PATH``
    (``os.pathsep``-separated),
-2. ``./data`` (the repository's ``data/`` when run from the root),
+2. ``./data``, then the ``data/`` folder of the source tree ``wdlib`` was
+   imported from (the repository's, for an editable install),
 3. ``~/.cache/wdlib``,
 4. the system folder of the dataset's Debian package, if it has one
    (Fashion-MNIST: ``/usr/share/datasets/fashion-mnist``).
@@ -22,7 +23,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ChecksumError", "DataFile", "DataNotFoundError", "FILES", "locate", "search_path", "sha256"]
+__all__ = [
+    "ChecksumError",
+    "DataFile",
+    "DataNotFoundError",
+    "FILES",
+    "PROSTATE_FEATURES",
+    "load_prostate",
+    "locate",
+    "search_path",
+    "sha256",
+]
 
 ENV_VAR = "WDLIB_DATA_PATH"
 
@@ -75,7 +86,11 @@ FILES: dict[tuple[str, str], DataFile] = {(f.dataset, f.name): f for f in _FILES
 def search_path() -> list[Path]:
     """Folders searched, in order, for ``<dataset>/<name>`` (plus the dataset's system folder)."""
     folders = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
-    folders += [Path.cwd() / "data", Path.home() / ".cache" / "wdlib"]
+    folders.append(Path.cwd() / "data")
+    source_data = Path(__file__).resolve().parents[1] / "data"  # the repository's data/ in a source checkout
+    if source_data.is_dir() and source_data != folders[-1].resolve():
+        folders.append(source_data)
+    folders.append(Path.home() / ".cache" / "wdlib")
     return folders
 
 
@@ -132,3 +147,28 @@ def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, 
     how.append(f"or set {ENV_VAR} to a folder that contains {dataset}/{name}")
     searched = "\n  ".join(str(c) for c in candidates)
     raise DataNotFoundError(f"{dataset} file {name!r} not found. Searched:\n  {searched}\nTo fix: " + "; ".join(how) + ".")
+
+
+#: The eight predictors of the prostate data, in ESL's order.
+PROSTATE_FEATURES = ("lcavol", "lweight", "age", "lbph", "svi", "lcp", "gleason", "pgg45")
+
+
+def load_prostate(*, folders: list[str | Path] | None = None):
+    """The prostate cancer data of Stamey et al. (1989), as in ESL §3.2.
+
+    Returns
+    -------
+    pandas.DataFrame
+        97 rows: the eight :data:`PROSTATE_FEATURES`, the response ``lpsa`` and
+        ``train`` (bool; 67 training and 30 test rows, ESL's split).
+    """
+    import pandas as pd
+
+    path = locate("prostate", "prostate.data", folders=folders)
+    df = pd.read_csv(path, sep="\t", index_col=0)
+    expected = [*PROSTATE_FEATURES, "lpsa", "train"]
+    if list(df.columns) != expected or len(df) != 97:
+        raise ValueError(f"{path} does not have the prostate layout: expected 97 rows with columns {expected}, "
+                         f"got {len(df)} rows with {list(df.columns)}")
+    df["train"] = df["train"].map({1: True, 0: False, "T": True, "F": False}).astype(bool)
+    return df
