@@ -7,6 +7,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.setup-stamp
 DEBIAN_PACKAGES := dataset-fashion-mnist chromium
 
+# Dataset files are never committed.  wdlib.data searches $WDLIB_DATA_PATH, then
+# data/ and ~/.cache/wdlib.  Unless set already, point it at the project's shared
+# dataset folder (next to the clone, or the development machines' copy) if present.
+SHARED_DATASETS := $(firstword $(wildcard $(CURDIR)/../shared/datasets /work/shared/datasets))
+export WDLIB_DATA_PATH ?= $(SHARED_DATASETS)
+
 .PHONY: setup system book book-quick test test-fast lock clean
 
 setup: system $(STAMP) _vendor/_static/mathjax/VERSION

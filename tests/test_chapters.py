@@ -12,6 +12,7 @@ from wdlib import book
 from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
+CH2 = ROOT / "chapters" / "02_ridge.ipynb"
 CH3 = ROOT / "chapters" / "03_linear_regression.ipynb"
 
 
@@ -44,10 +45,10 @@ def test_every_toc_chapter_executed_and_timed(built_book):
 
 def test_book_has_every_page(built_book):
     html = built_book.html_dir
-    for page in ["index.html", "chapters/03_linear_regression.html", "chapters/api.html", "bibliography.html"]:
+    for page in ["index.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
     api = (html / "chapters/api.html").read_text()
-    assert "fit_gd" in api and "validate_parameters" in api  # autodoc ran
+    assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
 
 
 def test_chapter_3_output_is_clean_and_has_figures(built_book):
@@ -71,6 +72,29 @@ def test_chapter_3_parameters_change_the_results(built_book, tmp_path):
     assert a["lr_bound"] != b["lr_bound"]  # new curvature (λ and data)
     assert a["seed_theta"] == b["seed_theta"]  # the seed's own code fixes its seed
     assert images(default)[0] != images(changed)[0]
+
+
+def test_chapter_2_output_is_clean_and_reproduces_esl(built_book):
+    executed = built_book.html_dir.parents[0] / "staging" / "chapters" / "02_ridge.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    assert book.find_errors(nb) == []
+    assert len(images(executed)) >= 5
+    values = glued(executed)
+    assert float(values["esl_max_diff"]) <= 0.005  # every ESL Table 3.3 entry but the ridge intercept
+    assert values["esl_outside"] == "'Ridge Intercept'"
+    assert float(values["bv_mc_rel"]) < 0.05  # Monte Carlo agrees with the exact bias-variance
+    assert int(values["dd_peak_n"]) == 50  # min-norm least squares peaks at n = d
+
+
+def test_chapter_2_parameters_change_the_results(built_book, tmp_path):
+    default = built_book.html_dir.parents[0] / "staging" / "chapters" / "02_ridge.ipynb"
+    changed = tmp_path / "ch2.ipynb"
+    book.execute_chapter(CH2, changed, parameters={"seed": 1, "noise": 0.5, "n_features": 20, "profile": "quick"},
+                         timeout=600)
+    a, b = glued(default), glued(changed)
+    assert int(b["dd_peak_n"]) == 20 and float(b["dd_alpha_star"]) == 20 * 0.5**2
+    assert a["bv_best_alpha"] != b["bv_best_alpha"]
+    assert a["esl_alpha"] == b["esl_alpha"]  # the prostate data does not depend on the seed
 
 
 def test_papermill_help_lists_every_parameter_with_type_and_meaning():

@@ -44,3 +44,28 @@ def test_checksum_mismatch_is_an_error(tmp_path):
 def test_unknown_file_lists_known_ones():
     with pytest.raises(ValueError, match="known files: fashion-mnist/train-images-idx3-ubyte.gz"):
         data.locate("cifar", "data_batch_1")
+
+
+def test_repository_data_folder_is_searched(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # ./data is then elsewhere; the source tree's data/ is still found
+    repo_data = (data.Path(data.__file__).resolve().parents[1] / "data").resolve()
+    assert repo_data in [p.resolve() for p in data.search_path()]
+
+
+def test_prostate_layout_and_split():
+    try:
+        df = data.load_prostate()
+    except data.DataNotFoundError as exc:
+        pytest.skip(f"prostate data not on the search path ({exc})")
+    assert df.shape == (97, 10) and df["train"].dtype == bool
+    assert int(df["train"].sum()) == 67
+    assert list(df.columns[:8]) == list(data.PROSTATE_FEATURES)
+
+
+def test_prostate_with_wrong_layout_is_rejected(tmp_path, monkeypatch):
+    (tmp_path / "prostate").mkdir()
+    (tmp_path / "prostate" / "prostate.data").write_text("a\tb\n1\t2\n")
+    monkeypatch.setitem(data.FILES, ("prostate", "prostate.data"),
+                        data.DataFile("prostate", "prostate.data", data.sha256(tmp_path / "prostate" / "prostate.data"), "u"))
+    with pytest.raises(ValueError, match="does not have the prostate layout"):
+        data.load_prostate(folders=[tmp_path])

@@ -247,11 +247,7 @@ def test_isotropic_min_norm_peaks_at_n_equals_d_and_optimal_ridge_does_not():
 # --------------------------------------------------------------------------- #
 # ESL Table 3.3 on the prostate data
 # --------------------------------------------------------------------------- #
-# Hastie, Tibshirani & Friedman (2009), Table 3.3: least squares and ridge columns.
-ESL_TABLE_3_3 = pd.DataFrame(
-    {"LS": [2.465, 0.680, 0.263, -0.141, 0.210, 0.305, -0.288, -0.021, 0.267, 0.521, 0.179],
-     "Ridge": [2.452, 0.420, 0.238, -0.046, 0.162, 0.227, 0.000, 0.040, 0.133, 0.492, 0.165]},
-    index=["Intercept", *data.PROSTATE_FEATURES, "Test Error", "Std Error"])  # fmt: skip
+ESL_TABLE_3_3 = ridge.ESL_TABLE_3_3_PUBLISHED
 
 
 @pytest.fixture(scope="module")

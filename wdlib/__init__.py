@@ -2,6 +2,9 @@
 
 The library behind the book *Weight Decay, Executed*.  One module per concept:
 
+``wdlib.ridge``
+    Ridge regression from one SVD: closed form, regularization path, shrinkage,
+    degrees of freedom, exact leave-one-out and GCV, bias–variance (numpy only).
 ``wdlib.linreg``
     Linear regression with the canonical λ, fitted by gradient descent, with
     gradient checks and the step-size bound (numpy only).
@@ -9,6 +12,8 @@ The library behind the book *Weight Decay, Executed*.  One module per concept:
     Dataset files found on a search path and checked against their sha256.
 ``wdlib.seeds``
     The seed posts' code, verbatim, and a runner that reports their errors.
+``wdlib.benchmarks``
+    Benchmarks that print tables of ratios (``python -m wdlib.benchmarks ridge``).
 ``wdlib.book``
     Execute the chapters with papermill and build the book (``python -m wdlib.book``).
 
@@ -18,11 +23,11 @@ scikit-learn's ``Ridge`` uses ``alpha = n·λ``.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import data, linreg, seeds
+from . import data, linreg, ridge, seeds
 
 try:
     __version__ = version("wdlib")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["data", "linreg", "seeds", "__version__"]
+__all__ = ["data", "linreg", "ridge", "seeds", "__version__"]

@@ -83,11 +83,16 @@ _FILES = [
 FILES: dict[tuple[str, str], DataFile] = {(f.dataset, f.name): f for f in _FILES}
 
 
+def _source_data() -> Path:
+    """The ``data/`` folder of the source tree this module was imported from (a repository checkout)."""
+    return Path(__file__).resolve().parents[1] / "data"
+
+
 def search_path() -> list[Path]:
     """Folders searched, in order, for ``<dataset>/<name>`` (plus the dataset's system folder)."""
     folders = [Path(p).expanduser() for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
     folders.append(Path.cwd() / "data")
-    source_data = Path(__file__).resolve().parents[1] / "data"  # the repository's data/ in a source checkout
+    source_data = _source_data()
     if source_data.is_dir() and source_data != folders[-1].resolve():
         folders.append(source_data)
     folders.append(Path.home() / ".cache" / "wdlib")
@@ -142,11 +147,13 @@ def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, 
     how = []
     if spec.debian_package:
         how.append(f"install the Debian package: apt-get install -y {spec.debian_package} (puts it in {spec.system_dir})")
-    target = bases[0] / dataset if bases else Path("data") / dataset
-    how.append(f"or download {spec.url} and put {name} in {target}/")
-    how.append(f"or set {ENV_VAR} to a folder that contains {dataset}/{name}")
+    # suggest the repository's data/ where it is searched (it outlives build folders), else the first folder
+    home = next((b for b in bases if b == _source_data()), bases[0] if bases else Path("data"))
+    target = home / dataset
+    how.append(f"download {spec.url} and put {name} in {target}/")
+    how.append(f"set {ENV_VAR} to a folder that contains {dataset}/{name}")
     searched = "\n  ".join(str(c) for c in candidates)
-    raise DataNotFoundError(f"{dataset} file {name!r} not found. Searched:\n  {searched}\nTo fix: " + "; ".join(how) + ".")
+    raise DataNotFoundError(f"{dataset} file {name!r} not found. Searched:\n  {searched}\nTo fix: " + "; or ".join(how) + ".")
 
 
 #: The eight predictors of the prostate data, in ESL's order.

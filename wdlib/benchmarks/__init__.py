@@ -1,0 +1,9 @@
+"""Benchmarks that print tables of figures, run on demand (never as timed tests).
+
+``python -m wdlib.benchmarks ridge``  — :mod:`wdlib.benchmarks.ridge`.
+
+Every figure is a ratio against a baseline measured in the same run, on the
+same machine, so the tables travel between machines.
+"""
+
+__all__ = ["ridge"]

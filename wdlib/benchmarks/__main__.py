@@ -1,0 +1,20 @@
+"""``python -m wdlib.benchmarks NAME [options]``: run one benchmark and print its table."""
+
+import sys
+
+from . import ridge
+
+BENCHMARKS = {"ridge": ridge.main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in BENCHMARKS:
+        print(f"usage: python -m wdlib.benchmarks {{{','.join(BENCHMARKS)}}} [options]  (--help for options)",
+              file=sys.stderr)
+        return 2
+    return BENCHMARKS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
