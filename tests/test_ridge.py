@@ -6,7 +6,6 @@ import re
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge, RidgeCV
 
@@ -149,7 +148,7 @@ def test_rescaled_targets(c):
 
 def test_standardize_equals_fitting_standardized_columns():
     X, y = make_problem(40, 5)
-    Xs, mean, scale = ridge.standardize(X)
+    Xs, _, scale = ridge.standardize(X)
     ref = Ridge(alpha=3.0).fit(Xs, y)
     fit = ridge.fit_ridge(X, y, alpha=3.0, standardize=True)
     np.testing.assert_allclose(fit.coef * scale, ref.coef_, rtol=1e-10)
@@ -195,7 +194,7 @@ def test_alpha_weight_decay_round_trip_and_same_minimizer():
     alpha = ridge.alpha_from_weight_decay(lam, len(y))
     assert ridge.weight_decay_from_alpha(alpha, len(y)) == lam
     np.testing.assert_array_equal(ridge.weight_decay_from_alpha(ridge.alpha_from_weight_decay(ALPHAS, 7), 7), ALPHAS)
-    w, b = linreg.fit_closed_form(X, y, weight_decay=lam)
+    w, _ = linreg.fit_closed_form(X, y, weight_decay=lam)
     np.testing.assert_allclose(ridge.fit_ridge(X, y, alpha=alpha).coef, w, rtol=1e-10)
 
 

@@ -30,4 +30,4 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["data", "linreg", "ridge", "seeds", "__version__"]
+__all__ = ["__version__", "data", "linreg", "ridge", "seeds"]

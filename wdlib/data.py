@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "FILES",
+    "PROSTATE_FEATURES",
     "ChecksumError",
     "DataFile",
     "DataNotFoundError",
-    "FILES",
-    "PROSTATE_FEATURES",
     "load_prostate",
     "locate",
     "search_path",

@@ -1,0 +1,34 @@
+"""The benchmarks run and report what they claim (tiny sizes; no timing is asserted)."""
+
+import pytest
+
+from wdlib.benchmarks import __main__ as bench_cli
+from wdlib.benchmarks import ridge as ridge_bench
+
+
+def test_ridge_benchmark_table_has_every_method_and_ratio_one_for_wdlib():
+    df = ridge_bench.run([(40, 5), (10, 30)], n_alphas=5, repeat=1)
+    assert set(df["method"]) == {"wdlib", "Ridge loop", "RidgeCV svd", "RidgeCV eigen", "bare SVD"}
+    assert len(df) == 10 and (df["seconds"] > 0).all() and (df["peak_mib"] >= 0).all()
+    assert (df.loc[df.method == "wdlib", "ratio"] == 1.0).all()
+
+
+def test_ridge_benchmark_cli_prints_table_and_writes_csv(tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    assert bench_cli.main(["ridge", "--sizes", "30x4", "--n-alphas", "3", "--repeat", "1", "--csv", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "RidgeCV eigen" in printed and "ratio" in printed and out.is_file()
+
+
+@pytest.mark.parametrize("argv", [["ridge", "--sizes", "30by4"], ["ridge", "--n-alphas", "0"]])
+def test_ridge_benchmark_rejects_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        bench_cli.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "sizes must look like" in err or "must be >= 1" in err
+
+
+def test_unknown_benchmark_prints_usage(capsys):
+    assert bench_cli.main(["nope"]) == 2
+    assert "usage: python -m wdlib.benchmarks {ridge}" in capsys.readouterr().err
