@@ -5,6 +5,10 @@ The library behind the book *Weight Decay, Executed*.  One module per concept:
 ``wdlib.ridge``
     Ridge regression from one SVD: closed form, regularization path, shrinkage,
     degrees of freedom, exact leave-one-out and GCV, bias–variance (numpy only).
+``wdlib.decay``, ``wdlib.optim`` (PyTorch; imported on demand)
+    Parameter groups with a stated decay rule and checks torch does not make,
+    the coupled L2 penalty and the decoupled step, conversions between the
+    frameworks' weight-decay conventions; ``SGDW``.
 ``wdlib.linreg``
     Linear regression with the canonical λ, fitted by gradient descent, with
     gradient checks and the step-size bound (numpy only).

@@ -1,0 +1,243 @@
+"""wdlib.decay against torch's own optimizers, scikit-learn, and its stated rules."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Ridge
+from torch import nn
+
+from wdlib import decay
+from wdlib.optim import SGDW
+
+
+class RMSNorm(nn.Module):
+    """A custom normalization layer: torch does not know its class; its gain is 1-D."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return self.scale * x / x.pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.token_embed = nn.Embedding(10, 4)
+        self.conv = nn.Conv1d(4, 4, 3, padding=1)
+        self.bn = nn.BatchNorm1d(4)
+        self.norm = RMSNorm(4)
+        self.frozen = nn.Linear(4, 4)
+        self.head = nn.Linear(4, 2)
+        self.frozen.requires_grad_(False)
+
+    def forward(self, idx):
+        x = self.bn(self.conv(self.token_embed(idx).transpose(1, 2))).transpose(1, 2)
+        return self.head(self.norm(self.frozen(x))).mean(1)
+
+
+def names(groups, wd):
+    return sorted(n for g in groups if g["weight_decay"] == wd for n in g["param_names"])
+
+
+def test_default_rule_decays_matrices_only_and_skips_frozen():
+    model = Net()
+    groups = decay.param_groups(model, 0.1)
+    assert names(groups, 0.1) == ["conv.weight", "head.weight", "token_embed.weight"]
+    assert names(groups, 0.0) == ["bn.bias", "bn.weight", "conv.bias", "head.bias", "norm.scale"]
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    listed = [n for g in groups for n in g["param_names"]]
+    assert sorted(listed) == sorted(trainable) and len(listed) == len(set(listed))  # each exactly once
+    decay.check_param_groups(model, groups)
+
+
+def test_embedding_and_name_options():
+    model = Net()
+    groups = decay.param_groups(model, 0.1, decay_embeddings=False, no_decay=["head.*"], decay=["norm.scale"])
+    assert names(groups, 0.1) == ["conv.weight", "norm.scale"]
+    assert "token_embed.weight" in names(groups, 0.0) and "head.weight" in names(groups, 0.0)
+
+
+@pytest.mark.parametrize("opt", [torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, SGDW])
+def test_every_optimizer_takes_the_groups(opt):
+    model = Net()
+    optimizer = opt(decay.param_groups(model, 0.1), lr=0.01)
+    model(torch.randint(0, 10, (3, 5))).sum().backward()
+    optimizer.step()
+    decay.check_param_groups(model, optimizer)
+    report = decay.decay_report(model, optimizer)
+    assert report.set_index("name").loc["norm.scale", "weight_decay"] == 0.0
+    assert report.set_index("name").loc["frozen.weight", "reason"] == "frozen"
+
+
+def test_report_without_groups_states_the_reasons():
+    report = decay.decay_report(Net()).set_index("name")
+    assert report.loc["conv.weight", "reason"] == "3-D weight"
+    assert report.loc["conv.bias", "reason"] == "bias"
+    assert report.loc["token_embed.weight", "reason"] == "embedding"
+
+
+def test_torch_silently_accepts_a_misspelled_key_and_check_catches_it():
+    model = nn.Linear(3, 1)
+    groups = [{"params": [model.weight], "weight_deacy": 0.5}, {"params": [model.bias]}]
+    opt = torch.optim.SGD(groups, lr=0.1)  # torch: no error, no decay
+    assert opt.param_groups[0]["weight_decay"] == 0
+    for arg in (groups, opt):
+        with pytest.raises(ValueError, match="'weight_deacy'.*did you mean 'weight_decay'"):
+            decay.check_param_groups(model, arg)
+
+
+# --------------------------------------------------------------------------- #
+# one-step equivalences with torch's own optimizers
+# --------------------------------------------------------------------------- #
+def problem(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X, y = torch.randn(32, 5, generator=g, dtype=torch.float64), torch.randn(32, 1, generator=g, dtype=torch.float64)
+    model = nn.Linear(5, 1).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(1, 5, generator=g))
+        model.bias.copy_(torch.randn(1, generator=g))
+    return X, y, model
+
+
+def clone(model):
+    other = nn.Linear(5, 1).double()
+    other.load_state_dict(model.state_dict())
+    return other
+
+
+def test_torch_sgd_weight_decay_equals_the_manual_l2_step():
+    X, y, model = problem()
+    manual = clone(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.3)
+    nn.functional.mse_loss(model(X), y).backward()
+    opt.step()
+    loss = nn.functional.mse_loss(manual(X), y) + decay.l2_penalty(manual.parameters(), 0.3)
+    loss.backward()
+    with torch.no_grad():
+        for p in manual.parameters():
+            p -= 0.1 * p.grad
+    for a, b in zip(model.parameters(), manual.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-15)
+
+
+def test_l2_penalty_with_groups_uses_each_groups_rate():
+    _, _, model = problem()
+    groups = decay.param_groups(model, 0.4)
+    expected = 0.2 * model.weight.pow(2).sum()
+    torch.testing.assert_close(decay.l2_penalty(groups), expected)
+
+
+def test_adamw_equals_adam_plus_decoupled_decay_over_several_steps():
+    X, y, model = problem()
+    manual = clone(model)
+    adamw = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.2)
+    adam = torch.optim.Adam(manual.parameters(), lr=0.05, weight_decay=0.0)
+    for _ in range(5):
+        for m, opt in ((model, adamw), (manual, adam)):
+            opt.zero_grad()
+            nn.functional.mse_loss(m(X), y).backward()
+        adamw.step()
+        decay.decoupled_decay_(manual.parameters(), lr=0.05, weight_decay=0.2)
+        adam.step()
+    for a, b in zip(model.parameters(), manual.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-14)
+
+
+# --------------------------------------------------------------------------- #
+# conventions
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("convention", list(decay.CONVENTIONS))
+@pytest.mark.parametrize("loss", ["mse", "half_mse"])
+def test_round_trips_are_exact(convention, loss):
+    kw = {"n_samples": 97, "loss": loss}
+    for v in (Fraction(1, 3), Fraction(0), Fraction(7, 100)):
+        assert decay.from_canonical(decay.to_canonical(v, convention, **kw), convention, **kw) == v
+        assert decay.to_canonical(decay.from_canonical(v, convention, **kw), convention, **kw) == v
+    if convention != "sklearn_ridge":  # a power-of-two factor: floats are exact too
+        for v in (0.1, 3e-4, 12.5):
+            assert decay.from_canonical(decay.to_canonical(v, convention, **kw), convention, **kw) == v
+
+
+def stationarity(model, X, y, extra):
+    model.zero_grad()
+    (nn.functional.mse_loss(model(X), y) + extra(model)).backward()
+    return max(p.grad.abs().max().item() for p in model.parameters())
+
+
+def ridge_model(X, y, alpha):
+    ref = Ridge(alpha=alpha).fit(X.numpy(), y.numpy().ravel())
+    model = nn.Linear(X.shape[1], 1).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.from_numpy(ref.coef_[None, :]))
+        model.bias.fill_(float(ref.intercept_))
+    return model
+
+
+def test_torch_sgd_and_keras_l2_conversions_give_the_ridge_solution():
+    """At Ridge(alpha = n·λ) the torch objective for the converted number is stationary."""
+    X, y, _ = problem(1)
+    n, lam = X.shape[0], 0.05
+    model = ridge_model(X, y, decay.from_canonical(lam, "sklearn_ridge", n_samples=n))
+    d = decay.from_canonical(lam, "torch_sgd")  # coupled: MSELoss gradient + d·w
+    assert stationarity(model, X, y, lambda m: d / 2 * m.weight.pow(2).sum()) < 1e-12
+    x = decay.from_canonical(lam, "keras_l2")  # Keras: mean-squared-error loss + x·Σw²
+    assert stationarity(model, X, y, lambda m: x * m.weight.pow(2).sum()) < 1e-12
+    wrong = stationarity(model, X, y, lambda m: lam / 2 * m.weight.pow(2).sum())  # λ passed as if canonical
+    assert wrong > 1e-3
+
+
+def test_torch_sgd_converges_to_the_converted_ridge_solution():
+    X, y, model = problem(2)
+    n, lam = X.shape[0], 0.1
+    opt = torch.optim.SGD(decay.param_groups(model, decay.from_canonical(lam, "torch_sgd")), lr=0.2)
+    for _ in range(3000):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+    ref = Ridge(alpha=decay.from_canonical(lam, "sklearn_ridge", n_samples=n)).fit(X.numpy(), y.numpy().ravel())
+    np.testing.assert_allclose(model.weight.detach().numpy().ravel(), ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(model.bias.item(), ref.intercept_, rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- #
+# bad input, table-driven
+# --------------------------------------------------------------------------- #
+M = nn.Linear(2, 1)
+BAD = [
+    ("negative weight decay", lambda: decay.param_groups(M, -0.1), "Invalid weight_decay value: -0.1"),
+    ("NaN weight decay", lambda: decay.param_groups(M, float("nan")), "Invalid weight_decay value: nan"),
+    ("text weight decay", lambda: decay.param_groups(M, "big"), "Invalid weight_decay value: 'big'"),
+    ("pattern as string", lambda: decay.param_groups(M, 0.1, no_decay="bias"), "not a string; use ['bias']"),
+    ("pattern matching nothing", lambda: decay.param_groups(M, 0.1, no_decay=["weigth"]), "did you mean weight"),
+    ("parameter in no group", lambda: decay.check_param_groups(M, [{"params": [M.weight]}]), "['bias'] are in no param group"),
+    ("parameter in two groups", lambda: decay.check_param_groups(M, [{"params": [M.weight, M.bias]}, {"params": [M.bias]}]),
+     "'bias' is in param groups 0 and 1"),
+    ("foreign tensor", lambda: decay.check_param_groups(M, [{"params": [torch.zeros(3)]}]), "not a parameter of the model"),
+    ("unknown convention", lambda: decay.to_canonical(0.1, "torch_adamw2"), "did you mean 'torch_adamw'"),
+    ("ridge without n", lambda: decay.to_canonical(1.0, "sklearn_ridge"), "needs n_samples"),
+    ("bad loss name", lambda: decay.to_canonical(1.0, "torch_sgd", loss="sum"), "loss must be one of"),
+    ("negative conversion", lambda: decay.from_canonical(-1.0, "keras_l2"), "Invalid weight_decay value: -1.0"),
+    ("zero lr in decoupled step", lambda: decay.decoupled_decay_([torch.ones(1)], lr=0.0, weight_decay=0.1), "Invalid lr value: 0"),
+    ("negative lr in decoupled step", lambda: decay.decoupled_decay_([torch.ones(1)], lr=-1, weight_decay=0.1), "Invalid lr value: -1"),
+    ("l2 without rate", lambda: decay.l2_penalty([torch.ones(1)]), "weight_decay is required"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "call", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input(case, call, message):
+    with pytest.raises(ValueError if "string" not in case else TypeError, match=re.escape(message)):
+        call()
+
+
+def test_ridge_module_and_decay_state_the_same_conversion():
+    from wdlib import ridge
+
+    for a, n in ((5.0, 100), (0.3, 97), (1e4, 3)):
+        assert ridge.weight_decay_from_alpha(a, n) == decay.to_canonical(a, "sklearn_ridge", n_samples=n)

@@ -1,0 +1,354 @@
+"""Weight decay for PyTorch models: which parameters to decay, the penalty, the decoupled step.
+
+The default rule is nanoGPT's and timm's: **decay tensors with two or more
+dimensions** (weight matrices, convolution kernels) and spare the rest (biases,
+the gains and shifts of normalization layers).  The rule looks at shapes and
+names, not at module classes, so it works for custom normalization layers too.
+Embeddings are matrices, so they are decayed unless ``decay_embeddings=False``.
+
+:func:`param_groups` returns plain torch param-group dicts (any ``torch.optim``
+optimizer takes them); :func:`check_param_groups` catches what torch does not:
+a trainable parameter in no group or in two, and misspelled group keys, which
+torch stores silently (``{"weight_deacy": 0.1}`` decays nothing).
+
+:func:`l2_penalty` (coupled: add it to the loss) and :func:`decoupled_decay_`
+(shrink the weights in place, outside the gradient) are the two things the
+book sets against each other.  Both use the canonical λ: the penalty is
+``(λ/2)·Σ‖w‖²`` and the decoupled step is ``w ← (1 − η·λ)·w``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import math
+from fractions import Fraction
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "CONVENTIONS",
+    "check_param_groups",
+    "decay_report",
+    "decoupled_decay_",
+    "from_canonical",
+    "l2_penalty",
+    "param_groups",
+    "to_canonical",
+]
+
+_EMBEDDING_TYPES = (nn.Embedding, nn.EmbeddingBag)
+
+
+def _check_rate(value, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Invalid {name} value: {value!r} (want a number >= 0)") from None
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"Invalid {name} value: {value!r} (want a finite number >= 0)")
+    return v
+
+
+def _embedding_names(model: nn.Module) -> set[str]:
+    """Parameter names that belong to embeddings: by module type, or by a module name containing 'embed'."""
+    out = set()
+    for mname, module in model.named_modules():
+        is_embedding = isinstance(module, _EMBEDDING_TYPES) or "embed" in mname.rsplit(".", 1)[-1].lower()
+        if is_embedding:
+            out.update(f"{mname}.{p}" if mname else p for p, _ in module.named_parameters(recurse=False))
+    return out
+
+
+def _classify(model: nn.Module, *, decay_embeddings: bool, no_decay: Sequence[str], decay: Sequence[str]):
+    """Yield ``(name, param, decayed, reason)`` for every trainable parameter."""
+    embeddings = _embedding_names(model)
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if any(fnmatch.fnmatchcase(name, pat) for pat in no_decay):
+            yield name, p, False, "named in no_decay"
+        elif any(fnmatch.fnmatchcase(name, pat) for pat in decay):
+            yield name, p, True, "named in decay"
+        elif name in embeddings:
+            yield name, p, decay_embeddings, "embedding" + ("" if decay_embeddings else " (decay_embeddings=False)")
+        elif p.ndim >= 2:
+            yield name, p, True, f"{p.ndim}-D weight"
+        else:
+            yield name, p, False, "bias" if name.endswith("bias") else f"{p.ndim}-D (bias or normalization gain)"
+
+
+def param_groups(
+    model: nn.Module,
+    weight_decay: float,
+    *,
+    decay_embeddings: bool = True,
+    no_decay: Sequence[str] = (),
+    decay: Sequence[str] = (),
+) -> list[dict]:
+    """Two torch param groups: decayed and not decayed.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    weight_decay : float
+        ``>= 0``; set as ``"weight_decay"`` of the decayed group (the other gets 0).
+        What it means depends on the optimizer: coupled L2 for ``SGD``/``Adam``,
+        decoupled for ``AdamW`` and :class:`wdlib.optim.SGDW`.
+    decay_embeddings : bool, default True
+        Decay embedding tables (``nn.Embedding``, or a module named ``*embed*``).
+    no_decay, decay : sequence of str
+        ``fnmatch`` patterns of full parameter names forced out of or into decay,
+        e.g. ``no_decay=["head.*"]``; ``no_decay`` wins over ``decay``.  A pattern
+        that matches no parameter is an error (it is probably misspelled).
+
+    Returns
+    -------
+    list of dict
+        ``[{"params", "param_names", "weight_decay"}, ...]``, empty groups left
+        out.  Frozen parameters (``requires_grad=False``) are in no group.
+
+    Examples
+    --------
+    >>> model = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 1))
+    >>> groups = param_groups(model, 0.1)
+    >>> [(g["weight_decay"], g["param_names"]) for g in groups]
+    [(0.1, ['0.weight', '2.weight']), (0.0, ['0.bias', '1.weight', '1.bias', '2.bias'])]
+    >>> opt = torch.optim.AdamW(groups, lr=1e-3)
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    weight_decay = _check_rate(weight_decay, "weight_decay")
+    for label, patterns in (("no_decay", no_decay), ("decay", decay)):
+        if isinstance(patterns, str):
+            raise TypeError(f"{label} must be a list of patterns, not a string; use [{patterns!r}]")
+    names = [n for n, _ in model.named_parameters()]
+    for pat in (*no_decay, *decay):
+        if not any(fnmatch.fnmatchcase(n, pat) for n in names):
+            close = difflib.get_close_matches(pat, names, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; names look like {names[:3]}"
+            raise ValueError(f"pattern {pat!r} matches no parameter of the model{hint}")
+    decayed, spared = {"params": [], "param_names": []}, {"params": [], "param_names": []}
+    for name, p, on, _ in _classify(model, decay_embeddings=decay_embeddings, no_decay=no_decay, decay=decay):
+        group = decayed if on else spared
+        group["params"].append(p)
+        group["param_names"].append(name)
+    decayed["weight_decay"], spared["weight_decay"] = weight_decay, 0.0
+    return [g for g in (decayed, spared) if g["params"]]
+
+
+def decay_report(model: nn.Module, groups: Iterable[dict] | torch.optim.Optimizer | None = None, **rule):
+    """One row per parameter: ``name, shape, numel, trainable, weight_decay, reason``.
+
+    With ``groups`` (param groups or an optimizer) the ``weight_decay`` column is
+    what those groups say; without, it is what :func:`param_groups` would do with
+    ``weight_decay=1`` and the keyword arguments ``rule``.  Returns a pandas DataFrame.
+    """
+    import pandas as pd
+
+    reasons = {n: (on, why) for n, _, on, why in _classify(model, decay_embeddings=rule.get("decay_embeddings", True),
+                                                          no_decay=rule.get("no_decay", ()), decay=rule.get("decay", ()))}
+    where: dict[int, float] = {}
+    if groups is not None:
+        check_param_groups(model, groups)
+        gs = groups.param_groups if isinstance(groups, torch.optim.Optimizer) else list(groups)
+        for g in gs:
+            for p in g["params"]:
+                where[id(p)] = float(g.get("weight_decay", 0.0))
+    rows = []
+    for name, p in model.named_parameters():
+        on, why = reasons.get(name, (False, "frozen"))
+        wd = where.get(id(p), 0.0) if groups is not None else float(on)
+        rows.append({"name": name, "shape": tuple(p.shape), "numel": p.numel(), "trainable": p.requires_grad,
+                     "weight_decay": wd, "reason": why})
+    return pd.DataFrame(rows)
+
+
+def check_param_groups(model: nn.Module, groups: Iterable[dict] | torch.optim.Optimizer) -> None:
+    """Raise if the groups do not cover every trainable parameter exactly once, or have unknown keys.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    groups : list of dict or torch.optim.Optimizer
+        Param groups before or after an optimizer took them.  For an optimizer,
+        keys are checked against its ``defaults``; for plain dicts against the
+        keys any ``torch.optim`` optimizer knows plus ``weight_decay`` and ``lr``.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter left out or duplicated, or the misspelled key and
+        the key it probably meant.
+    """
+    if isinstance(groups, torch.optim.Optimizer):
+        gs, known = groups.param_groups, set(groups.defaults) | {"params", "param_names", "initial_lr"}
+        owner = type(groups).__name__
+    else:
+        gs = list(groups)
+        known = {"params", "param_names", "lr", "weight_decay", "momentum", "dampening", "nesterov", "betas", "eps",
+                 "amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused", "initial_lr",
+                 "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value", "rho",
+                 "momentum_decay", "independent_decay"}  # fmt: skip
+        owner = "torch.optim"
+    names = {id(p): n for n, p in model.named_parameters()}
+    seen: dict[int, int] = {}
+    for i, g in enumerate(gs):
+        if not isinstance(g, dict) or "params" not in g:
+            raise ValueError(f"param group {i} must be a dict with a 'params' list")
+        for key in g:
+            if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"param group {i} has the key {key!r}, which {owner} does not know and would "
+                                 f"silently ignore{hint}")
+        params = [g["params"]] if isinstance(g["params"], torch.Tensor) else list(g["params"])
+        for p in params:
+            if id(p) not in names:
+                raise ValueError(f"param group {i} holds a tensor of shape {tuple(p.shape)} that is not a "
+                                 "parameter of the model")
+            if id(p) in seen:
+                raise ValueError(f"parameter {names[id(p)]!r} is in param groups {seen[id(p)]} and {i}; "
+                                 "put each parameter in exactly one group")
+            seen[id(p)] = i
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in seen]
+    if missing:
+        raise ValueError(f"trainable parameter(s) {missing} are in no param group, so they would never be "
+                         "updated; add them to a group or set requires_grad=False")
+
+
+def l2_penalty(params: Iterable[torch.Tensor] | Iterable[dict], weight_decay: float | None = None) -> torch.Tensor:
+    """The coupled penalty ``(λ/2)·Σ‖w‖²``, to add to a loss.
+
+    ``params`` is an iterable of tensors (then ``weight_decay`` is λ) or of param
+    groups (then each group's own ``"weight_decay"`` is used and ``weight_decay``
+    must be None).  Its gradient is ``λ·w``: the same update as torch's
+    ``SGD(weight_decay=λ)``.
+
+    >>> w = torch.tensor([3.0, 4.0], requires_grad=True)
+    >>> l2_penalty([w], 0.1)
+    tensor(1.2500, grad_fn=<MulBackward0>)
+    """
+    items = list(params)
+    if items and isinstance(items[0], dict):
+        if weight_decay is not None:
+            raise ValueError("pass weight_decay=None with param groups: each group's 'weight_decay' is used")
+        terms = [_check_rate(g.get("weight_decay", 0.0), "weight_decay") / 2 * sum(p.pow(2).sum() for p in g["params"])
+                 for g in items if g["params"]]
+        return sum(terms, torch.zeros(()))
+    lam = _check_rate(weight_decay, "weight_decay") if weight_decay is not None else None
+    if lam is None:
+        raise ValueError("weight_decay is required with a list of tensors")
+    return lam / 2 * sum((p.pow(2).sum() for p in items), torch.zeros(()))
+
+
+@torch.no_grad()
+def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay: float) -> None:
+    """Decoupled decay in place: ``w ← (1 − lr·weight_decay)·w`` (Loshchilov & Hutter 2019, Alg. 2 line 12).
+
+    >>> w = torch.ones(2); decoupled_decay_([w], lr=0.1, weight_decay=0.5); w
+    tensor([0.9500, 0.9500])
+    """
+    lr = _check_rate(lr, "lr")
+    if lr == 0:
+        raise ValueError("Invalid lr value: 0 (want > 0)")
+    factor = 1.0 - lr * _check_rate(weight_decay, "weight_decay")
+    for p in params:
+        p.mul_(factor)
+
+
+# --------------------------------------------------------------------------- #
+# conventions: what each framework means by its weight-decay number
+# --------------------------------------------------------------------------- #
+# The canonical λ: for a penalty, the minimizer of ‖y − Xw‖²/(2n) + (λ/2)‖w‖²
+# (gradient of the penalty λ·w next to the *mean* loss gradient); for a
+# decoupled optimizer, the shrink per unit learning rate, w ← (1 − η·λ)·w.
+#
+# Coupled conventions depend on how the data term is scaled.  ``loss`` names it:
+# "mse" = mean of squared errors (torch MSELoss, Keras "mse"), "half_mse" = half of it.
+_LOSS_SCALE = {"mse": Fraction(1), "half_mse": Fraction(1, 2)}
+
+#: name -> (kind, what the number means).  ``kind`` is "coupled" (a penalty in the
+#: objective) or "decoupled" (a shrink step outside the gradient).
+CONVENTIONS: dict[str, tuple[str, str]] = {
+    "canonical": ("coupled", "λ of ‖y − Xw‖²/(2n) + (λ/2)‖w‖²"),
+    "torch_sgd": ("coupled", "SGD(weight_decay=d): gradient += d·w, next to the mean loss; λ = d / (2c)"),
+    "torch_adam": ("coupled", "Adam(weight_decay=d): gradient += d·w before the adaptive scaling; λ = d / (2c)"),
+    "torch_adamw": ("decoupled", "AdamW(weight_decay=d): w ← (1 − lr·d)·w; λ = d"),
+    "keras_l2": ("coupled", "regularizers.l2(x): x·Σw² added to each batch's mean loss; λ = x / c"),
+    "keras_weight_decay": ("decoupled", "Keras 3 optimizer weight_decay=d: w ← w − lr·d·w; λ = d"),
+    "optax_add_decayed_weights": ("decoupled", "add_decayed_weights(d) before scale_by_learning_rate(lr): "
+                                  "update += d·w; λ = d"),
+    "sklearn_ridge": ("coupled", "Ridge(alpha=a): ‖y − Xw‖² + a‖w‖²; λ = a / n"),
+    "statsmodels": ("coupled", "OLS.fit_regularized(alpha=a, L1_wt=0): RSS/(2n) + (a/2)‖w‖²; λ = a"),
+    "glmnet": ("coupled", "glmnet(alpha=0, lambda=L): RSS/(2n) + (L/2)‖β‖² on standardized x and y; λ = L"),
+}  # fmt: skip
+
+
+def _convention_factor(convention: str, n_samples, loss: str) -> Fraction:
+    """``canonical λ = factor · value`` for ``convention``, as an exact fraction."""
+    if convention not in CONVENTIONS:
+        close = difflib.get_close_matches(convention, list(CONVENTIONS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown convention {convention!r}{hint} Known: {', '.join(CONVENTIONS)}")
+    if loss not in _LOSS_SCALE:
+        raise ValueError(f"loss must be one of {sorted(_LOSS_SCALE)}; got {loss!r}")
+    c = _LOSS_SCALE[loss]
+    if convention == "sklearn_ridge":
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise ValueError(f"convention 'sklearn_ridge' needs n_samples, a positive int; got {n_samples!r}")
+        return Fraction(1, n_samples)
+    return {"torch_sgd": 1 / (2 * c), "torch_adam": 1 / (2 * c), "keras_l2": 1 / c}.get(convention, Fraction(1))
+
+
+def to_canonical(value: float, convention: str, *, n_samples: int | None = None, loss: str = "mse") -> float:
+    """The canonical λ equivalent to a framework's weight-decay ``value``.
+
+    Parameters
+    ----------
+    value : float
+        ``>= 0``, in the units of ``convention`` (a key of :data:`CONVENTIONS`).
+    convention : str
+    n_samples : int, optional
+        Needed by ``"sklearn_ridge"`` (its objective is a sum, not a mean).
+
+    Returns
+    -------
+    float, or ``fractions.Fraction`` for a ``Fraction`` value
+        Floats are the correctly rounded conversion, so a float round trip is
+        exact whenever the factor is a power of two (every convention but
+        ``sklearn_ridge`` with ``n`` not a power of two, where it is within one
+        unit in the last place).  With ``Fraction`` values every round trip is exact.
+    loss : {"mse", "half_mse"}
+        Scale ``c`` of the data term for coupled torch/Keras conventions:
+        ``"mse"`` is ``MSELoss()``/Keras ``"mse"`` (``c = 1``).
+
+    Examples
+    --------
+    >>> to_canonical(0.02, "torch_sgd")        # MSELoss has no 1/2
+    0.01
+    >>> to_canonical(5.0, "sklearn_ridge", n_samples=100)
+    0.05
+    """
+    factor = _convention_factor(convention, n_samples, loss)
+    if isinstance(value, Fraction):
+        _check_rate(value, "value")
+        return value * factor
+    return float(Fraction(_check_rate(value, "value")) * factor)
+
+
+def from_canonical(weight_decay: float, convention: str, *, n_samples: int | None = None, loss: str = "mse") -> float:
+    """A framework's weight-decay number for the canonical λ ``weight_decay`` (inverse of :func:`to_canonical`).
+
+    >>> from_canonical(0.01, "keras_l2")
+    0.01
+    >>> from_canonical(0.05, "sklearn_ridge", n_samples=100)
+    5.0
+    """
+    factor = _convention_factor(convention, n_samples, loss)
+    if isinstance(weight_decay, Fraction):
+        _check_rate(weight_decay, "weight_decay")
+        return weight_decay / factor
+    return float(Fraction(_check_rate(weight_decay, "weight_decay")) / factor)
