@@ -241,3 +241,14 @@ def test_ridge_module_and_decay_state_the_same_conversion():
 
     for a, n in ((5.0, 100), (0.3, 97), (1e4, 3)):
         assert ridge.weight_decay_from_alpha(a, n) == decay.to_canonical(a, "sklearn_ridge", n_samples=n)
+
+
+def test_statsmodels_convention_against_statsmodels_itself():
+    """OLS.fit_regularized(alpha=a, L1_wt=0) minimizes RSS/(2n) + (a/2)‖w‖²: λ = a."""
+    import statsmodels.api as sm  # pinned in requirements.lock
+    X, y, _ = problem(3)
+    Xc, yc = (X - X.mean(0)).numpy(), (y - y.mean()).numpy().ravel()
+    lam = 0.3
+    fit = sm.OLS(yc, Xc).fit_regularized(method="elastic_net", alpha=decay.from_canonical(lam, "statsmodels"), L1_wt=0.0)
+    ref = Ridge(alpha=decay.from_canonical(lam, "sklearn_ridge", n_samples=len(yc)), fit_intercept=False).fit(Xc, yc)
+    np.testing.assert_allclose(fit.params, ref.coef_, rtol=1e-10)
