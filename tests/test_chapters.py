@@ -28,6 +28,20 @@ def glued(path) -> dict:
     return out
 
 
+def staged(report, chapter: str):
+    """The executed copy of a chapter in the built book's staging folder."""
+    return report.html_dir.parents[0] / "staging" / "chapters" / f"{chapter}.ipynb"
+
+
+def clean_outputs(report, chapter: str, *, min_images: int):
+    """The executed chapter: no error output, at least ``min_images`` figures; returns (notebook, glued values)."""
+    executed = staged(report, chapter)
+    nb = nbformat.read(executed, as_version=4)
+    assert book.find_errors(nb) == []
+    assert len(images(executed)) >= min_images
+    return nb, glued(executed)
+
+
 def images(path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     return [o["data"]["image/png"] for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
@@ -52,11 +66,7 @@ def test_book_has_every_page(built_book):
 
 
 def test_chapter_3_output_is_clean_and_has_figures(built_book):
-    executed = built_book.html_dir.parents[0] / "staging" / "chapters" / "03_linear_regression.ipynb"
-    nb = nbformat.read(executed, as_version=4)
-    assert book.find_errors(nb) == []
-    assert len(images(executed)) >= 3
-    values = glued(executed)
+    nb, values = clean_outputs(built_book, "03_linear_regression", min_images=3)
     assert float(values["gd_gap"]) < 1e-6
     assert float(values["fd_error"]) < 1e-7
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
@@ -64,7 +74,7 @@ def test_chapter_3_output_is_clean_and_has_figures(built_book):
 
 
 def test_chapter_3_parameters_change_the_results(built_book, tmp_path):
-    default = built_book.html_dir.parents[0] / "staging" / "chapters" / "03_linear_regression.ipynb"
+    default = staged(built_book, "03_linear_regression")
     changed = tmp_path / "ch3.ipynb"
     book.execute_chapter(CH3, changed, parameters={"lam": 0.5, "seed": 3}, timeout=600)
     a, b = glued(default), glued(changed)
@@ -75,11 +85,7 @@ def test_chapter_3_parameters_change_the_results(built_book, tmp_path):
 
 
 def test_chapter_2_output_is_clean_and_reproduces_esl(built_book):
-    executed = built_book.html_dir.parents[0] / "staging" / "chapters" / "02_ridge.ipynb"
-    nb = nbformat.read(executed, as_version=4)
-    assert book.find_errors(nb) == []
-    assert len(images(executed)) >= 5
-    values = glued(executed)
+    _, values = clean_outputs(built_book, "02_ridge", min_images=5)
     assert float(values["esl_max_diff"]) <= 0.005  # every ESL Table 3.3 entry but the ridge intercept
     assert values["esl_outside"] == "'Ridge Intercept'"
     assert float(values["bv_mc_rel"]) < 0.05  # Monte Carlo agrees with the exact bias-variance
@@ -87,7 +93,7 @@ def test_chapter_2_output_is_clean_and_reproduces_esl(built_book):
 
 
 def test_chapter_2_parameters_change_the_results(built_book, tmp_path):
-    default = built_book.html_dir.parents[0] / "staging" / "chapters" / "02_ridge.ipynb"
+    default = staged(built_book, "02_ridge")
     changed = tmp_path / "ch2.ipynb"
     book.execute_chapter(CH2, changed, parameters={"seed": 1, "noise": 0.5, "n_features": 20, "profile": "quick"},
                          timeout=600)

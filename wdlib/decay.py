@@ -22,8 +22,8 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import math
-from fractions import Fraction
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 
 import torch
 from torch import nn
@@ -42,14 +42,20 @@ __all__ = [
 _EMBEDDING_TYPES = (nn.Embedding, nn.EmbeddingBag)
 
 
-def _check_rate(value, name: str) -> float:
+def _check_number(value, name: str, *, low: float = 0.0, low_ok: bool = True, high: float | None = None) -> float:
+    """``float(value)`` if finite and in range, else torch.optim's ``Invalid {name} value`` error."""
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"Invalid {name} value: {value!r} (want a number >= 0)") from None
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"Invalid {name} value: {value!r} (want a finite number >= 0)")
+        raise ValueError(f"Invalid {name} value: {value!r} (want a number)") from None
+    if not math.isfinite(v) or v < low or (v == low and not low_ok) or (high is not None and v >= high):
+        bound = f"{'>=' if low_ok else '>'} {low:g}" + (f" and < {high:g}" if high is not None else "")
+        raise ValueError(f"Invalid {name} value: {value!r} (want a finite number {bound})")
     return v
+
+
+def _check_rate(value, name: str) -> float:
+    return _check_number(value, name)
 
 
 def _embedding_names(model: nn.Module) -> set[str]:
@@ -139,17 +145,18 @@ def param_groups(
     return [g for g in (decayed, spared) if g["params"]]
 
 
-def decay_report(model: nn.Module, groups: Iterable[dict] | torch.optim.Optimizer | None = None, **rule):
+def decay_report(model: nn.Module, groups: Iterable[dict] | torch.optim.Optimizer | None = None, *,
+                 decay_embeddings: bool = True, no_decay: Sequence[str] = (), decay: Sequence[str] = ()):
     """One row per parameter: ``name, shape, numel, trainable, weight_decay, reason``.
 
     With ``groups`` (param groups or an optimizer) the ``weight_decay`` column is
     what those groups say; without, it is what :func:`param_groups` would do with
-    ``weight_decay=1`` and the keyword arguments ``rule``.  Returns a pandas DataFrame.
+    ``weight_decay=1`` and the same keyword arguments.  Returns a pandas DataFrame.
     """
     import pandas as pd
 
-    reasons = {n: (on, why) for n, _, on, why in _classify(model, decay_embeddings=rule.get("decay_embeddings", True),
-                                                          no_decay=rule.get("no_decay", ()), decay=rule.get("decay", ()))}
+    rule = _classify(model, decay_embeddings=decay_embeddings, no_decay=no_decay, decay=decay)
+    reasons = {n: (on, why) for n, _, on, why in rule}
     where: dict[int, float] = {}
     if groups is not None:
         check_param_groups(model, groups)
@@ -251,9 +258,7 @@ def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay:
     >>> w = torch.ones(2); decoupled_decay_([w], lr=0.1, weight_decay=0.5); w
     tensor([0.9500, 0.9500])
     """
-    lr = _check_rate(lr, "lr")
-    if lr == 0:
-        raise ValueError("Invalid lr value: 0 (want > 0)")
+    lr = _check_number(lr, "lr", low_ok=False)
     factor = 1.0 - lr * _check_rate(weight_decay, "weight_decay")
     for p in params:
         p.mul_(factor)
@@ -279,8 +284,8 @@ CONVENTIONS: dict[str, tuple[str, str]] = {
     "torch_adamw": ("decoupled", "AdamW(weight_decay=d): w ← (1 − lr·d)·w; λ = d"),
     "keras_l2": ("coupled", "regularizers.l2(x): x·Σw² added to each batch's mean loss; λ = x / c"),
     "keras_weight_decay": ("decoupled", "Keras 3 optimizer weight_decay=d: w ← w − lr·d·w; λ = d"),
-    "optax_add_decayed_weights": ("decoupled", "add_decayed_weights(d) before scale_by_learning_rate(lr): "
-                                  "update += d·w; λ = d"),
+    "optax_add_decayed_weights": ("decoupled", ("add_decayed_weights(d) before scale_by_learning_rate(lr): "
+                                                "update += d·w; λ = d")),
     "sklearn_ridge": ("coupled", "Ridge(alpha=a): ‖y − Xw‖² + a‖w‖²; λ = a / n"),
     "statsmodels": ("coupled", "OLS.fit_regularized(alpha=a, L1_wt=0): RSS/(2n) + (a/2)‖w‖²; λ = a"),
     "glmnet": ("coupled", "glmnet(alpha=0, lambda=L): RSS/(2n) + (L/2)‖β‖² on standardized x and y; λ = L"),
@@ -303,6 +308,12 @@ def _convention_factor(convention: str, n_samples, loss: str) -> Fraction:
     return {"torch_sgd": 1 / (2 * c), "torch_adam": 1 / (2 * c), "keras_l2": 1 / c}.get(convention, Fraction(1))
 
 
+def _scaled(value, name: str, factor: Fraction):
+    """``value · factor``, exact: a Fraction for a Fraction, else the correctly rounded float."""
+    _check_rate(value, name)
+    return value * factor if isinstance(value, Fraction) else float(Fraction(float(value)) * factor)
+
+
 def to_canonical(value: float, convention: str, *, n_samples: int | None = None, loss: str = "mse") -> float:
     """The canonical λ equivalent to a framework's weight-decay ``value``.
 
@@ -313,6 +324,9 @@ def to_canonical(value: float, convention: str, *, n_samples: int | None = None,
     convention : str
     n_samples : int, optional
         Needed by ``"sklearn_ridge"`` (its objective is a sum, not a mean).
+    loss : {"mse", "half_mse"}
+        Scale ``c`` of the data term for coupled torch/Keras conventions:
+        ``"mse"`` is ``MSELoss()``/Keras ``"mse"`` (``c = 1``).
 
     Returns
     -------
@@ -321,9 +335,6 @@ def to_canonical(value: float, convention: str, *, n_samples: int | None = None,
         exact whenever the factor is a power of two (every convention but
         ``sklearn_ridge`` with ``n`` not a power of two, where it is within one
         unit in the last place).  With ``Fraction`` values every round trip is exact.
-    loss : {"mse", "half_mse"}
-        Scale ``c`` of the data term for coupled torch/Keras conventions:
-        ``"mse"`` is ``MSELoss()``/Keras ``"mse"`` (``c = 1``).
 
     Examples
     --------
@@ -332,12 +343,7 @@ def to_canonical(value: float, convention: str, *, n_samples: int | None = None,
     >>> to_canonical(5.0, "sklearn_ridge", n_samples=100)
     0.05
     """
-    factor = _convention_factor(convention, n_samples, loss)
-    if isinstance(value, Fraction):
-        _check_rate(value, "value")
-        return value * factor
-    return float(Fraction(_check_rate(value, "value")) * factor)
-
+    return _scaled(value, "value", _convention_factor(convention, n_samples, loss))
 
 def from_canonical(weight_decay: float, convention: str, *, n_samples: int | None = None, loss: str = "mse") -> float:
     """A framework's weight-decay number for the canonical λ ``weight_decay`` (inverse of :func:`to_canonical`).
@@ -347,8 +353,4 @@ def from_canonical(weight_decay: float, convention: str, *, n_samples: int | Non
     >>> from_canonical(0.05, "sklearn_ridge", n_samples=100)
     5.0
     """
-    factor = _convention_factor(convention, n_samples, loss)
-    if isinstance(weight_decay, Fraction):
-        _check_rate(weight_decay, "weight_decay")
-        return weight_decay / factor
-    return float(Fraction(_check_rate(weight_decay, "weight_decay")) / factor)
+    return _scaled(weight_decay, "weight_decay", 1 / _convention_factor(convention, n_samples, loss))

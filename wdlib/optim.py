@@ -8,23 +8,12 @@ and is not rescaled by it, as it is in ``SGD(momentum, weight_decay)``.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch.optim import Optimizer
 
+from .decay import _check_number as _number
+
 __all__ = ["SGDW"]
-
-
-def _number(value, name: str, *, low: float, low_ok: bool, high: float | None = None) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"Invalid {name} value: {value!r}") from None
-    if not math.isfinite(v) or v < low or (v == low and not low_ok) or (high is not None and v >= high):
-        bound = f"{'>=' if low_ok else '>'} {low:g}" + (f" and < {high:g}" if high is not None else "")
-        raise ValueError(f"Invalid {name} value: {value!r} (want a finite number {bound})")
-    return v
 
 
 class SGDW(Optimizer):

@@ -98,10 +98,15 @@ def alpha_from_weight_decay(weight_decay, n_samples: int):
 # --------------------------------------------------------------------------- #
 # validation (the boundary): messages say what to change
 # --------------------------------------------------------------------------- #
+def _check_int(value, name: str, *, minimum: int = 1, what: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}{what}; got {value!r}")
+    return int(value)
+
+
 def _check_n_samples(n_samples) -> int:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer (the number of rows of X); got {n_samples!r}")
-    return int(n_samples)
+    return _check_int(n_samples, "n_samples", what=" (the number of rows of X)")
 
 
 def _check_alphas(alphas, *, name: str = "alphas") -> np.ndarray:
@@ -152,8 +157,8 @@ def _check_Xy(X, y) -> tuple[np.ndarray, np.ndarray, bool]:
     return X, (y[:, None] if single else y), single
 
 
-def standardize(X, *, center: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Columns with mean 0 and unit variance (ddof = 0), as ESL §3.4 uses.
+def standardize(X, *, center: bool = True, ddof: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns with mean 0 and unit variance.
 
     Parameters
     ----------
@@ -161,6 +166,9 @@ def standardize(X, *, center: bool = True) -> tuple[np.ndarray, np.ndarray, np.n
     center : bool, default True
         Subtract column means first.  With ``False`` columns are only divided by
         their root mean square.
+    ddof : int, default 0
+        The scale is ``sqrt(Σ(x − mean)² / (n − ddof))``: 0 as glmnet, 1 as R's
+        ``scale()``, which ESL's prostate analysis used.
 
     Returns
     -------
@@ -186,7 +194,7 @@ def standardize(X, *, center: bool = True) -> tuple[np.ndarray, np.ndarray, np.n
     _check_finite(X, "X")
     mean = X.mean(axis=0) if center else np.zeros(X.shape[1])
     Xc = X - mean
-    scale = np.sqrt(np.mean(Xc**2, axis=0))
+    scale = np.sqrt(np.sum(Xc**2, axis=0) / (X.shape[0] - ddof))
     const = np.flatnonzero(scale <= np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean)))
     if const.size:
         raise ValueError(f"column(s) {const.tolist()} of X are constant, so they cannot be scaled to unit "
@@ -271,7 +279,10 @@ class RidgeDecomposition:
     y_offset: np.ndarray
     fit_intercept: bool
     single_target: bool
-    rank: int
+
+    @property
+    def rank(self) -> int:
+        return self.s.size
 
     @property
     def n_samples(self) -> int:
@@ -282,6 +293,7 @@ class RidgeDecomposition:
         return self.Vt.shape[1]
 
     def _alphas(self, alphas) -> np.ndarray:
+        """Validated alphas; warns once per public call about a minimum-norm solution."""
         a = _check_alphas(alphas)
         if (a == 0).any() and self.rank < self.n_features:
             warnings.warn(
@@ -294,6 +306,45 @@ class RidgeDecomposition:
     def _squeeze(self, A: np.ndarray, axis: int) -> np.ndarray:
         return A.squeeze(axis) if self.single_target else A
 
+    # private kernels on validated alphas ------------------------------------
+    def _coef(self, a: np.ndarray) -> np.ndarray:
+        _, f, _ = _factors(self.s, a)
+        # (m, r) * (r, k) -> (m, k, r) @ (r, p) -> (m, k, p)
+        W = (f[:, None, :] * self.Uty.T[None, :, :]) @ self.Vt / self.X_scale
+        return self._squeeze(W, 1)
+
+    def _intercept(self, W: np.ndarray) -> np.ndarray:
+        W = W[:, None, :] if self.single_target else W
+        return self._squeeze(self.y_offset[None, :] - W @ self.X_offset, 1)
+
+    def _one_minus_hat(self, c: np.ndarray) -> np.ndarray:
+        """``1 − H_ii`` without cancellation: leverage outside span(U) plus ``Σ_j U_ij² c_j``."""
+        return self.leverage_outside[:, None] + (self.U**2) @ c.T
+
+    def _rss(self, a: np.ndarray) -> np.ndarray:
+        c = _factors(self.s, a)[2]
+        return np.sum(self.Y_outside**2, axis=0)[None, :] + (c**2) @ (self.Uty**2)  # (m, k)
+
+    def _loo(self, a: np.ndarray) -> np.ndarray:
+        c = _factors(self.s, a)[2]
+        one_minus_h = self._one_minus_hat(c)
+        singular = one_minus_h <= 1e3 * np.finfo(np.float64).eps
+        out = np.empty((self.n_samples, self.Yc.shape[1], a.size))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for t in range(self.Yc.shape[1]):
+                # e = (I − H) y_c = (part of y_c outside span U) + U diag(c) Uᵀ y_c
+                e = self.Y_outside[:, t : t + 1] + self.U @ (c * self.Uty[:, t]).T
+                out[:, t, :] = np.where(singular, np.inf, (e / one_minus_h) ** 2)
+        return out  # (n, k, m)
+
+    def _gcv(self, a: np.ndarray) -> np.ndarray:
+        n = self.n_samples
+        tr = _factors(self.s, a)[0].sum(axis=1) + (1.0 if self.fit_intercept else 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n - tr > 1e3 * np.finfo(np.float64).eps * n,
+                            n * self._rss(a).mean(axis=1) / (n - tr) ** 2, np.inf)
+
+    # public: each validates its alphas once --------------------------------
     def shrinkage(self, alphas) -> np.ndarray:
         """Shrinkage factors ``d_j²/(d_j² + α)`` (ESL eq. 3.47), shape (n_alphas, r)."""
         return _factors(self.s, self._alphas(alphas))[0]
@@ -309,33 +360,23 @@ class RidgeDecomposition:
         -------
         ndarray, shape (n_alphas, n_features), or (n_alphas, n_targets, n_features) for 2-D ``y``.
         """
-        _, f, _ = _factors(self.s, self._alphas(alphas))
-        # (m, r) * (r, k) -> (m, k, r) @ (r, p) -> (m, k, p)
-        W = (f[:, None, :] * self.Uty.T[None, :, :]) @ self.Vt
-        W = W / self.X_scale
-        return self._squeeze(W, 1)
+        return self._coef(self._alphas(alphas))
 
     def intercept(self, alphas, coef: np.ndarray | None = None) -> np.ndarray:
-        """Intercepts ``ȳ − x̄ᵀw``, shape (n_alphas,) or (n_alphas, n_targets); zeros without intercept."""
-        W = self.coef(alphas) if coef is None else coef
-        W = W[:, None, :] if self.single_target else W
-        b = self.y_offset[None, :] - W @ self.X_offset
-        return self._squeeze(b, 1)
+        """Intercepts ``ȳ − x̄ᵀw``, shape (n_alphas,) or (n_alphas, n_targets); zeros without intercept.
 
-    def _one_minus_hat(self, c: np.ndarray) -> np.ndarray:
-        """``1 − H_ii`` without cancellation: leverage outside span(U) plus ``Σ_j U_ij² c_j``."""
-        return self.leverage_outside[:, None] + (self.U**2) @ c.T
+        Pass ``coef`` (from :meth:`coef` with the same ``alphas``) to skip recomputing it.
+        """
+        a = self._alphas(alphas)
+        return self._intercept(self._coef(a) if coef is None else coef)
 
     def hat_diagonal(self, alphas) -> np.ndarray:
         """Diagonal of the hat matrix ``H(α)``, shape (n_samples, n_alphas)."""
-        _, _, c = _factors(self.s, self._alphas(alphas))
-        return 1.0 - self._one_minus_hat(c)
+        return 1.0 - self._one_minus_hat(_factors(self.s, self._alphas(alphas))[2])
 
     def residual_sum_of_squares(self, alphas) -> np.ndarray:
         """Training ``‖y − ŷ(α)‖²``, shape (n_alphas,) or (n_alphas, n_targets).  O(n_alphas · r)."""
-        _, _, c = _factors(self.s, self._alphas(alphas))
-        rss = np.sum(self.Y_outside**2, axis=0)[None, :] + (c**2) @ (self.Uty**2)
-        return self._squeeze(rss, 1)
+        return self._squeeze(self._rss(self._alphas(alphas)), 1)
 
     def loo_errors(self, alphas) -> np.ndarray:
         """Exact squared leave-one-out errors, laid out as scikit-learn's ``RidgeCV.cv_results_``.
@@ -347,35 +388,18 @@ class RidgeDecomposition:
         -------
         ndarray, shape (n_samples, n_alphas), or (n_samples, n_targets, n_alphas) for 2-D ``y``.
         """
-        a = self._alphas(alphas)
-        _, _, c = _factors(self.s, a)
-        one_minus_h = self._one_minus_hat(c)
-        singular = one_minus_h <= 1e3 * np.finfo(np.float64).eps
-        out = np.empty((self.n_samples, self.Yc.shape[1], a.size))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for t in range(self.Yc.shape[1]):
-                # e = (I − H) y_c = (part of y_c outside span U) + U diag(c) Uᵀ y_c
-                e = self.Y_outside[:, t : t + 1] + self.U @ (c * self.Uty[:, t]).T
-                out[:, t, :] = np.where(singular, np.inf, (e / one_minus_h) ** 2)
-        return self._squeeze(out, 1)
+        return self._squeeze(self._loo(self._alphas(alphas)), 1)
 
     def loo_mse(self, alphas) -> np.ndarray:
         """Mean squared leave-one-out error, shape (n_alphas,) (averaged over targets)."""
-        L = self.loo_errors(alphas)
-        return L.mean(axis=0) if self.single_target else L.mean(axis=(0, 1))
+        return self._loo(self._alphas(alphas)).mean(axis=(0, 1))
 
     def gcv(self, alphas) -> np.ndarray:
         """Generalized cross-validation ``n ‖(I − H)y‖² / (n − tr H)²``, shape (n_alphas,).
 
         ``tr H = df(α) + 1`` with an intercept.  Averaged over targets.
         """
-        a = self._alphas(alphas)
-        n = self.n_samples
-        rss = self.residual_sum_of_squares(a)
-        rss = rss if rss.ndim == 1 else rss.mean(axis=1)
-        tr = _factors(self.s, a)[0].sum(axis=1) + (1.0 if self.fit_intercept else 0.0)
-        with np.errstate(divide="ignore"):
-            return np.where(n - tr > 1e3 * np.finfo(np.float64).eps * n, n * rss / (n - tr) ** 2, np.inf)
+        return self._gcv(self._alphas(alphas))
 
 
 def decompose(X, y, *, fit_intercept: bool = True, standardize: bool = False) -> RidgeDecomposition:
@@ -438,8 +462,7 @@ def decompose(X, y, *, fit_intercept: bool = True, standardize: bool = False) ->
         lev_out = np.clip(1.0 - np.sum(U**2, axis=1) - (1.0 / n if fit_intercept else 0.0), 0.0, None)
     return RidgeDecomposition(U=U, s=s, Vt=Vt, Uty=Uty, Yc=Yc, Y_outside=Y_outside,
                               leverage_outside=lev_out, X_offset=X_offset, X_scale=scale,
-                              y_offset=y_offset, fit_intercept=fit_intercept, single_target=single,
-                              rank=int(s.size))
+                              y_offset=y_offset, fit_intercept=fit_intercept, single_target=single)
 
 
 # --------------------------------------------------------------------------- #
@@ -497,7 +520,7 @@ def fit_ridge(X, y, *, alpha: float = 1.0, fit_intercept: bool = True, standardi
         raise ValueError(f"alpha must be one number; got {a.size} values. Use ridge_path for many alphas")
     dec = decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
     coef = dec.coef(a)
-    intercept = dec.intercept(a, coef)[0]
+    intercept = dec._intercept(coef)[0]
     return RidgeFit(coef=coef[0], intercept=float(intercept) if dec.single_target else intercept,
                     alpha=float(a[0]))
 
@@ -578,11 +601,9 @@ def ridge_path(X, y, *, alphas, fit_intercept: bool = True, standardize: bool = 
     """
     dec = decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
     a = dec._alphas(alphas)
-    with warnings.catch_warnings():  # warned once above
-        warnings.simplefilter("ignore", RankDeficientWarning)
-        coef = dec.coef(a)
-        return RidgePath(alphas=a, coef=coef, intercept=dec.intercept(a, coef), df=dec.df(a),
-                         loo_mse=dec.loo_mse(a), gcv=dec.gcv(a), decomposition=dec)
+    coef = dec._coef(a)
+    return RidgePath(alphas=a, coef=coef, intercept=dec._intercept(coef), df=_factors(dec.s, a)[0].sum(axis=1),
+                     loo_mse=dec._loo(a).mean(axis=(0, 1)), gcv=dec._gcv(a), decomposition=dec)
 
 
 def alpha_for_df(decomposition: RidgeDecomposition, df, *, rtol: float = 1e-12) -> np.ndarray:
@@ -616,6 +637,31 @@ def alpha_for_df(decomposition: RidgeDecomposition, df, *, rtol: float = 1e-12) 
 # --------------------------------------------------------------------------- #
 # bias–variance for a fixed design
 # --------------------------------------------------------------------------- #
+def _bias_variance_inputs(X, beta, noise, cov) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float64 ``X``, ``beta`` and the test second-moment matrix (default ``XᵀX/n``), validated."""
+    X = np.asarray(X, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
+    if X.ndim != 2 or beta.shape != (X.shape[1],):
+        raise ValueError(f"X must be (n_samples, n_features) and beta (n_features,); got {X.shape} and {beta.shape}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise is a standard deviation and must be finite and >= 0; got {noise!r}")
+    _check_finite(beta, "beta")
+    p = X.shape[1]
+    C = X.T @ X / X.shape[0] if cov is None else np.asarray(cov, dtype=np.float64)
+    if C.shape != (p, p):
+        raise ValueError(f"cov must have shape ({p}, {p}); got {C.shape}")
+    return X, beta, C
+
+
+def _bias_variance_frame(a: np.ndarray, bias: np.ndarray, C: np.ndarray, variance: np.ndarray,
+                         noise: float) -> pd.DataFrame:
+    """One row per alpha from the bias vectors ``(m, p)`` and the variances ``(m,)``."""
+    bias2 = np.einsum("mp,pq,mq->m", bias, C, bias)
+    noise2 = float(noise) ** 2
+    return pd.DataFrame({"alpha": a, "bias2": bias2, "variance": variance, "noise2": noise2,
+                         "error": bias2 + variance + noise2})
+
+
 def bias_variance(X, beta, *, alphas, noise: float, cov=None) -> pd.DataFrame:
     """Exact bias–variance decomposition of ridge without intercept, for a fixed design.
 
@@ -652,27 +698,13 @@ def bias_variance(X, beta, *, alphas, noise: float, cov=None) -> pd.DataFrame:
     0    0.0   0.00     0.500     1.0  1.500
     1    4.0   0.25     0.125     1.0  1.375
     """
-    X = np.asarray(X, dtype=np.float64)
-    beta = np.asarray(beta, dtype=np.float64)
-    if X.ndim != 2 or beta.shape != (X.shape[1],):
-        raise ValueError(f"X must be (n_samples, n_features) and beta (n_features,); got {X.shape} and {beta.shape}")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise is a standard deviation and must be finite and >= 0; got {noise!r}")
-    _check_finite(beta, "beta")
+    X, beta, C = _bias_variance_inputs(X, beta, noise, cov)
     dec = decompose(X, np.zeros(X.shape[0]), fit_intercept=False)
     a = _check_alphas(alphas)
-    p = X.shape[1]
-    C = X.T @ X / X.shape[0] if cov is None else np.asarray(cov, dtype=np.float64)
-    if C.shape != (p, p):
-        raise ValueError(f"cov must have shape ({p}, {p}); got {C.shape}")
     g, f, _ = _factors(dec.s, a)
-    V = dec.Vt.T
     bias = (g * (dec.Vt @ beta)) @ dec.Vt - beta  # (m, p): E ŵ − β
-    bias2 = np.einsum("mp,pq,mq->m", bias, C, bias)
-    VCV = np.einsum("pr,pq,qr->r", V, C, V)  # diag(Vᵀ C V)
-    variance = noise**2 * (f**2) @ VCV
-    return pd.DataFrame({"alpha": a, "bias2": bias2, "variance": variance, "noise2": float(noise) ** 2,
-                         "error": bias2 + variance + float(noise) ** 2})
+    VCV = np.einsum("rp,pq,rq->r", dec.Vt, C, dec.Vt)  # diag(Vᵀ C V)
+    return _bias_variance_frame(a, bias, C, noise**2 * (f**2) @ VCV, noise)
 
 
 def simulate_bias_variance(X, beta, *, alphas, noise: float, n_draws: int, seed, cov=None) -> pd.DataFrame:
@@ -682,25 +714,17 @@ def simulate_bias_variance(X, beta, *, alphas, noise: float, n_draws: int, seed,
     columns as :func:`bias_variance`; ``seed`` is an int, a
     ``numpy.random.SeedSequence`` or a ``Generator``.
     """
-    X = np.asarray(X, dtype=np.float64)
-    beta = np.asarray(beta, dtype=np.float64)
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 2:
-        raise ValueError(f"n_draws must be an integer >= 2; got {n_draws!r}")
+    X, beta, C = _bias_variance_inputs(X, beta, noise, cov)
+    n_draws = _check_int(n_draws, "n_draws", minimum=2)
     rng = np.random.default_rng(seed)
     Y = (X @ beta)[:, None] + noise * rng.standard_normal((X.shape[0], n_draws))
     dec = decompose(X, Y, fit_intercept=False)
     a = _check_alphas(alphas)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RankDeficientWarning)
-        W = dec.coef(a)  # (m, draws, p)
-    C = X.T @ X / X.shape[0] if cov is None else np.asarray(cov, dtype=np.float64)
+    W = dec._coef(a)  # (m, draws, p); minimum-norm at alpha = 0, as bias_variance, without warning
     mean = W.mean(axis=1)
-    bias = mean - beta
     dev = W - mean[:, None, :]
-    bias2 = np.einsum("mp,pq,mq->m", bias, C, bias)
     variance = np.einsum("mdp,pq,mdq->m", dev, C, dev) / (n_draws - 1)
-    return pd.DataFrame({"alpha": a, "bias2": bias2, "variance": variance, "noise2": float(noise) ** 2,
-                         "error": bias2 + variance + float(noise) ** 2})
+    return _bias_variance_frame(a, mean - beta, C, variance, noise)
 
 
 # --------------------------------------------------------------------------- #
@@ -737,20 +761,17 @@ def isotropic_risk(n_samples, *, n_features: int, noise: float, alphas, n_trials
     ns = np.atleast_1d(np.asarray(n_samples))
     if ns.size == 0 or np.any(ns < 1) or not np.issubdtype(ns.dtype, np.integer):
         raise ValueError(f"n_samples must be positive integers; got {n_samples!r}")
-    if isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
-        raise ValueError(f"n_trials must be a positive integer; got {n_trials!r}")
+    n_trials = _check_int(n_trials, "n_trials")
     rng = np.random.default_rng(seed)
     eye = np.eye(n_features)
     rows = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RankDeficientWarning)
-        for n in ns:
-            for trial in range(n_trials):
-                beta = rng.standard_normal(n_features)
-                beta *= beta_norm / np.linalg.norm(beta)
-                X = rng.standard_normal((int(n), n_features))
-                df = bias_variance(X, beta, alphas=alphas, noise=noise, cov=eye)
-                rows.append(df.assign(n_samples=int(n), trial=trial))
+    for n in ns:
+        for trial in range(n_trials):
+            beta = rng.standard_normal(n_features)
+            beta *= beta_norm / np.linalg.norm(beta)
+            X = rng.standard_normal((int(n), n_features))
+            df = bias_variance(X, beta, alphas=alphas, noise=noise, cov=eye)
+            rows.append(df.assign(n_samples=int(n), trial=trial))
     out = pd.concat(rows, ignore_index=True)
     return out[["n_samples", "trial", "alpha", "bias2", "variance", "noise2", "error"]]
 
@@ -794,16 +815,15 @@ def esl_table_3_3(prostate: pd.DataFrame, *, ridge_df: float = 5.0) -> pd.DataFr
         raise ValueError(f"prostate needs the columns 'lpsa' and 'train' (missing {sorted(missing)}); "
                          "load it with wdlib.data.load_prostate()")
     features = [c for c in prostate.columns if c not in ("lpsa", "train")]
-    X = prostate[features].to_numpy(dtype=np.float64)
-    X = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
+    X, _, _ = standardize(prostate[features].to_numpy(dtype=np.float64), ddof=1)
     y = prostate["lpsa"].to_numpy(dtype=np.float64)
     train = prostate["train"].to_numpy(dtype=bool)
     dec = decompose(X[train], y[train])
     alpha = float(alpha_for_df(dec, ridge_df)[0])
     columns = {}
     for name, a in (("LS", 0.0), ("Ridge", alpha)):
-        w = dec.coef([a])[0]
-        b = float(dec.intercept([a], w[None, :])[0])
+        W = dec.coef([a])
+        w, b = W[0], float(dec._intercept(W)[0])
         err = (y[~train] - X[~train] @ w - b) ** 2
         columns[name] = [b, *w, err.mean(), err.std(ddof=1) / np.sqrt(err.size)]
     table = pd.DataFrame(columns, index=["Intercept", *features, "Test Error", "Std Error"])

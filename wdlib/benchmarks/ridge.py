@@ -84,14 +84,14 @@ def run(sizes=DEFAULT_SIZES, *, n_alphas: int = 100, repeat: int = 3, seed: int 
     for n, p in sizes:
         X = rng.standard_normal((n, p))
         y = X @ rng.standard_normal(p) + rng.standard_normal(n)
-        for name, fn in _methods(X, y, alphas).items():
+        base = None
+        for name, fn in _methods(X, y, alphas).items():  # wdlib first: the baseline of the ratios
             reps = slow_repeat if name in ("Ridge loop", "RidgeCV svd", "RidgeCV eigen") else repeat
             seconds, peak = _measure(fn, reps)
-            rows.append({"n_samples": n, "n_features": p, "method": name, "seconds": seconds, "peak_mib": peak})
-    df = pd.DataFrame(rows)
-    base = df[df.method == "wdlib"].set_index(["n_samples", "n_features"])["seconds"]
-    df["ratio"] = df["seconds"] / base.reindex(pd.MultiIndex.from_frame(df[["n_samples", "n_features"]])).to_numpy()
-    return df
+            base = seconds if base is None else base
+            rows.append({"n_samples": n, "n_features": p, "method": name, "seconds": seconds, "peak_mib": peak,
+                         "ratio": seconds / base})
+    return pd.DataFrame(rows)
 
 
 def _parse_sizes(text: str) -> list[tuple[int, int]]:
