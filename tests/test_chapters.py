@@ -12,6 +12,7 @@ from wdlib import book
 from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
+CH1 = ROOT / "chapters" / "01_theory.ipynb"
 CH2 = ROOT / "chapters" / "02_ridge.ipynb"
 CH3 = ROOT / "chapters" / "03_linear_regression.ipynb"
 
@@ -59,7 +60,7 @@ def test_every_toc_chapter_executed_and_timed(built_book):
 
 def test_book_has_every_page(built_book):
     html = built_book.html_dir
-    for page in ["index.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/api.html", "bibliography.html"]:
+    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
     api = (html / "chapters/api.html").read_text()
     assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
@@ -109,3 +110,27 @@ def test_papermill_help_lists_every_parameter_with_type_and_meaning():
     for name, info in book.notebook_parameters(CH3).items():
         assert f"{name}: {info['type']} (default {info['default']})" in out
         assert info["help"] in out
+
+
+def test_chapter_1_output_is_clean_and_every_claim_holds(built_book):
+    _, v = clean_outputs(built_book, "01_theory", min_images=4)
+    exact = ["sgd_equiv_gap", "raw_decay_gap", "momentum_gap", "maxnorm_gap", "eigen_gap", "es_closed_gap",
+             "bn_invariance_gap"]
+    assert max(float(v[k]) for k in exact) < 1e-10, {k: v[k] for k in exact}
+    assert float(v["map_gap"]) < 1e-6
+    assert float(v["adam_ridge_gap"]) < 0.01  # Adam + L2 stops at the ridge point ...
+    assert float(v["adamw_box_gap"]) < 0.05 < float(v["adamw_vs_adam"])  # ... AdamW near the box corner, far from it
+    assert float(v["adamw_box_gap"]) < float(v["adamw_box_gap_large"])  # and closer as the learning rate falls
+    assert 0.15 < float(v["es_factor_gap"]) < 0.25  # early stopping is close to ridge, not equal
+    assert float(v["bn_eps_gap"]) > 1e-8  # torch's BatchNorm ε breaks exact invariance, measurably
+    assert float(v["bn_angle_rel"]) < 0.1  # equilibrium angle √(2ηλ)
+    assert float(v["bn_lr_ratio"]) > 2  # decay raises the effective learning rate of BN-fed weights
+
+
+def test_chapter_1_parameters_change_the_results(built_book, tmp_path):
+    changed = tmp_path / "ch1.ipynb"
+    book.execute_chapter(CH1, changed, parameters={"condition_number": 10.0, "seed": 2, "profile": "quick"}, timeout=600)
+    a, b = glued(staged(built_book, "01_theory")), glued(changed)
+    assert a["steep_shrink"] != b["steep_shrink"]  # 50/52 against 10/12
+    assert float(b["steep_shrink"]) == 10 / 12
+    assert a["map_gap"] != b["map_gap"] and a["bn_rms_angle"] != b["bn_rms_angle"]  # new data and network (seed)

@@ -227,6 +227,8 @@ BAD = [
     ("zero lr in decoupled step", lambda: decay.decoupled_decay_([torch.ones(1)], lr=0.0, weight_decay=0.1), "Invalid lr value: 0"),
     ("negative lr in decoupled step", lambda: decay.decoupled_decay_([torch.ones(1)], lr=-1, weight_decay=0.1), "Invalid lr value: -1"),
     ("l2 without rate", lambda: decay.l2_penalty([torch.ones(1)]), "weight_decay is required"),
+    ("zero max norm", lambda: decay.max_norm_(torch.ones(2, 2), 0.0), "Invalid max_norm value: 0.0"),
+    ("max norm dim out of range", lambda: decay.max_norm_(torch.ones(2, 2), 1.0, dim=2), "use dim=None"),
 ]  # fmt: skip
 
 
@@ -252,3 +254,16 @@ def test_statsmodels_convention_against_statsmodels_itself():
     fit = sm.OLS(yc, Xc).fit_regularized(method="elastic_net", alpha=decay.from_canonical(lam, "statsmodels"), L1_wt=0.0)
     ref = Ridge(alpha=decay.from_canonical(lam, "sklearn_ridge", n_samples=len(yc)), fit_intercept=False).fit(Xc, yc)
     np.testing.assert_allclose(fit.params, ref.coef_, rtol=1e-10)
+
+
+def test_max_norm_rescales_only_the_rows_that_are_too_long():
+    w = torch.tensor([[3.0, 4.0], [0.6, 0.8], [0.0, 0.1]])
+    decay.max_norm_(w, 1.0)
+    torch.testing.assert_close(w.norm(dim=1), torch.tensor([1.0, 1.0, 0.1]))
+    torch.testing.assert_close(w[0], torch.tensor([0.6, 0.8]))  # direction kept
+    conv = torch.randn(8, 3, 5, 5) * 10
+    decay.max_norm_(conv, 2.0, dim=0)  # each output filter
+    assert torch.allclose(conv.flatten(1).norm(dim=1), torch.full((8,), 2.0))
+    v = torch.tensor([3.0, 4.0])
+    assert decay.max_norm_(v.clone(), 1.0, dim=None).norm().item() == pytest.approx(1.0)
+    torch.testing.assert_close(decay.max_norm_(v.clone(), 1.0, dim=0), torch.tensor([1.0, 1.0]))  # each entry

@@ -9,6 +9,12 @@ The library behind the book *Weight Decay, Executed*.  One module per concept:
     Parameter groups with a stated decay rule and checks torch does not make,
     the coupled L2 penalty and the decoupled step, conversions between the
     frameworks' weight-decay conventions; ``SGDW``.
+``wdlib.tracking`` (PyTorch)
+    Weight norms, angular updates and effective learning rates during training.
+``wdlib.quadratic``
+    A quadratic objective with closed-form minimizers, and optimizer trajectories on it.
+``wdlib.plotting``
+    Figures shared by the chapters (``ax=None`` in, Axes out).
 ``wdlib.linreg``
     Linear regression with the canonical λ, fitted by gradient descent, with
     gradient checks and the step-size bound (numpy only).

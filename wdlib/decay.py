@@ -35,6 +35,7 @@ __all__ = [
     "decoupled_decay_",
     "from_canonical",
     "l2_penalty",
+    "max_norm_",
     "param_groups",
     "to_canonical",
 ]
@@ -262,6 +263,32 @@ def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay:
     factor = 1.0 - lr * _check_rate(weight_decay, "weight_decay")
     for p in params:
         p.mul_(factor)
+
+
+@torch.no_grad()
+def max_norm_(weight: torch.Tensor, max_norm: float, *, dim: int | None = 0) -> torch.Tensor:
+    """Max-norm constraint in place: each slice along ``dim`` with ‖w‖₂ > c is rescaled to ‖w‖₂ = c.
+
+    The projection after each step of Srebro et al. (2005), Hinton et al. (2012)
+    and Kim (2014, ``s = 3`` on the softmax weights).  ``dim=0`` constrains each
+    row of a ``Linear`` weight (the weights into one output unit); ``dim=None``
+    constrains the whole tensor as one vector.  Returns ``weight``.
+
+    >>> w = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
+    >>> max_norm_(w, 1.0)
+    tensor([[0.6000, 0.8000],
+            [0.3000, 0.4000]])
+    """
+    c = _check_number(max_norm, "max_norm", low_ok=False)
+    if dim is None:
+        norms = weight.norm()
+    elif not -weight.dim() <= dim < weight.dim():
+        raise ValueError(f"dim {dim} is out of range for a tensor of shape {tuple(weight.shape)}; use dim=None "
+                         "to constrain the whole tensor")
+    else:
+        other = [d for d in range(weight.dim()) if d != dim % weight.dim()]
+        norms = torch.linalg.vector_norm(weight, dim=other, keepdim=True) if other else weight.abs()
+    return weight.mul_(torch.where(norms > c, c / norms, torch.ones_like(norms)))
 
 
 # --------------------------------------------------------------------------- #

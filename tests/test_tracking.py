@@ -1,0 +1,68 @@
+"""wdlib.tracking: angles, the equilibrium formula and the tracker's records."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from wdlib.tracking import NormTracker, angle, equilibrium_angular_update
+
+
+def test_angle_is_accurate_for_tiny_angles():
+    a = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    for theta in (1e-9, 1e-4, 0.5, 3.0):
+        b = torch.tensor([math.cos(theta), math.sin(theta)], dtype=torch.float64) * 7
+        assert angle(a, b) == pytest.approx(theta, rel=1e-9)
+
+
+def test_equilibrium_formula():
+    assert equilibrium_angular_update(0.1, 5e-3) == pytest.approx(math.sqrt(1e-3))
+    assert equilibrium_angular_update(0.1, 5e-3, momentum=0.9) == pytest.approx(math.sqrt(1e-3 / 1.9))
+
+
+def test_tracker_records_norm_angle_and_effective_lr():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
+    opt = torch.optim.SGD([{"params": [model[0].weight], "lr": 0.5}, {"params": list(model[0:1].parameters())[1:] + list(model[1].parameters())}], lr=0.1)
+    tracker = NormTracker(model, ["0.weight", "1.*"], optimizer=opt)
+    w_before = model[0].weight.detach().clone()
+    tracker.record(0)
+    model(torch.randn(8, 3)).sum().backward()
+    opt.step()
+    tracker.record(1)
+    df = tracker.to_frame()
+    assert sorted(df.name.unique()) == ["0.weight", "1.bias", "1.weight"]
+    row = df[(df.step == 1) & (df.name == "0.weight")].iloc[0]
+    assert row.norm == pytest.approx(model[0].weight.norm().item())
+    assert row.angular_update == pytest.approx(angle(w_before, model[0].weight))
+    assert row.lr == 0.5 and row.effective_lr == pytest.approx(0.5 / row.norm**2)
+    assert np.isnan(df[df.step == 0].angular_update).all()
+    assert (df[df.name == "1.weight"].lr == 0.1).all()
+
+
+BAD = [
+    ("pattern matches nothing", lambda: NormTracker(nn.Linear(2, 1), ["conv.*"]), "matches no parameter"),
+    ("negative decay", lambda: equilibrium_angular_update(0.1, -1.0), "Invalid weight_decay value"),
+    ("zero lr", lambda: equilibrium_angular_update(0.0, 1.0), "Invalid lr value"),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "message"), BAD, ids=[b[0] for b in BAD])
+def test_bad_input(case, call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
+def test_patterns_as_a_string_is_a_type_error():
+    with pytest.raises(TypeError, match=re.escape("use ['weight']")):
+        NormTracker(nn.Linear(2, 1), "weight")
+
+
+def test_parameter_outside_the_optimizer_is_reported():
+    m = nn.Linear(2, 1)
+    tracker = NormTracker(m, ["weight"], optimizer=torch.optim.SGD([m.bias], lr=0.1))
+    with pytest.raises(ValueError, match="none of the optimizer's param groups"):
+        tracker.record(0)

@@ -1,0 +1,106 @@
+"""Weight norms, angular updates and effective learning rates during training.
+
+For a weight ``w`` that feeds a normalization layer (BatchNorm, LayerNorm), the
+loss is invariant to its scale, ``f(cw) = f(w)``.  Then ``∇f(cw) = ∇f(w)/c`` and
+``⟨w, ∇f(w)⟩ = 0``, so a step of size ``η`` turns ``w`` by about ``η‖g̃‖/‖w‖²``
+(``g̃`` the gradient at unit norm): ``η/‖w‖²`` is the *effective* learning rate
+(van Laarhoven 2017; Hoffer et al. 2018).  Weight decay sets ``‖w‖``, and at
+equilibrium plain SGD turns ``w`` by ``√(2ηλ)`` per step whatever the gradient
+(Wan et al. 2021; ``√(2ηλ/(1+μ))`` with momentum ``μ``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .decay import _check_number
+
+__all__ = ["NormTracker", "angle", "equilibrium_angular_update"]
+
+
+def angle(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Angle in radians between two tensors, flattened.
+
+    >>> angle(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]))  # π/4
+    0.7853981...
+    """
+    a, b = a.detach().double().flatten(), b.detach().double().flatten()
+    a, b = a / a.norm(), b / b.norm()
+    # Kahan's 2·atan2(‖â − b̂‖, ‖â + b̂‖): accurate for tiny angles, where acos(â·b̂) loses half the digits
+    return 2 * math.atan2((a - b).norm().item(), (a + b).norm().item())
+
+
+def equilibrium_angular_update(lr: float, weight_decay: float, momentum: float = 0.0) -> float:
+    """``√(2ηλ/(1+μ))``: the per-step angle of a scale-invariant weight at equilibrium (Wan et al. 2021).
+
+    >>> round(equilibrium_angular_update(0.1, 5e-4), 6)
+    0.01
+    """
+    lr = _check_number(lr, "lr", low_ok=False)
+    wd = _check_number(weight_decay, "weight_decay")
+    mu = _check_number(momentum, "momentum", high=1.0)
+    return math.sqrt(2 * lr * wd / (1 + mu))
+
+
+class NormTracker:
+    """Record the norm, angular update and effective learning rate of chosen parameters.
+
+    Call :meth:`record` after (or before) each step; :meth:`to_frame` returns one
+    row per ``(step, name)`` with ``norm``, ``angular_update`` (radians since the
+    previous record, NaN the first time), ``lr`` and ``effective_lr``.
+
+    Parameters
+    ----------
+    model : nn.Module
+    patterns : sequence of str, default ("*",)
+        fnmatch patterns over parameter names; a pattern that matches nothing is an error.
+    optimizer : torch.optim.Optimizer, optional
+        Gives each parameter's current ``lr`` for ``effective_lr = lr/‖w‖²``.
+
+    Examples
+    --------
+    >>> m = nn.Linear(3, 2)
+    >>> tr = NormTracker(m, ["weight"]); tr.record(0); tr.record(1)
+    >>> tr.to_frame().columns.tolist()
+    ['step', 'name', 'norm', 'angular_update', 'lr', 'effective_lr']
+    """
+
+    def __init__(self, model: nn.Module, patterns: Sequence[str] = ("*",), *, optimizer=None):
+        if isinstance(patterns, str):
+            raise TypeError(f"patterns must be a list of names, not a string; use [{patterns!r}]")
+        named = dict(model.named_parameters())
+        self.params = {n: p for n, p in named.items() if any(fnmatch.fnmatchcase(n, pat) for pat in patterns)}
+        for pat in patterns:
+            if not any(fnmatch.fnmatchcase(n, pat) for n in named):
+                raise ValueError(f"pattern {pat!r} matches no parameter; names are {sorted(named)}")
+        self.optimizer = optimizer
+        self._last: dict[str, torch.Tensor] = {}
+        self.rows: list[dict] = []
+
+    def _lr(self, p) -> float:
+        if self.optimizer is None:
+            return math.nan
+        for g in self.optimizer.param_groups:
+            if any(q is p for q in g["params"]):
+                return float(g["lr"])
+        raise ValueError("a tracked parameter is in none of the optimizer's param groups")
+
+    @torch.no_grad()
+    def record(self, step: int) -> None:
+        for name, p in self.params.items():
+            norm = p.detach().double().norm().item()
+            prev = self._last.get(name)
+            lr = self._lr(p)
+            self.rows.append({"step": step, "name": name, "norm": norm,
+                              "angular_update": angle(prev, p) if prev is not None else math.nan,
+                              "lr": lr, "effective_lr": lr / norm**2 if norm > 0 else math.inf})  # fmt: skip
+            self._last[name] = p.detach().clone()
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["step", "name", "norm", "angular_update", "lr", "effective_lr"])
