@@ -14,6 +14,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.slow
 CH1 = ROOT / "chapters" / "01_theory.ipynb"
 CH2 = ROOT / "chapters" / "02_ridge.ipynb"
+CH4 = ROOT / "chapters" / "04_conventions.ipynb"
 CH3 = ROOT / "chapters" / "03_linear_regression.ipynb"
 
 
@@ -60,7 +61,7 @@ def test_every_toc_chapter_executed_and_timed(built_book):
 
 def test_book_has_every_page(built_book):
     html = built_book.html_dir
-    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/api.html", "bibliography.html"]:
+    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
     api = (html / "chapters/api.html").read_text()
     assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
@@ -134,3 +135,23 @@ def test_chapter_1_parameters_change_the_results(built_book, tmp_path):
     assert a["steep_shrink"] != b["steep_shrink"]  # 50/52 against 10/12
     assert float(b["steep_shrink"]) == 10 / 12
     assert a["map_gap"] != b["map_gap"] and a["bn_rms_angle"] != b["bn_rms_angle"]  # new data and network (seed)
+
+
+def test_chapter_4_verifies_every_convention_and_rebuilds_the_keras_network(built_book):
+    _, v = clean_outputs(built_book, "04_conventions", min_images=0)
+    assert float(v["conv_max_gap"]) < 1e-10  # every non-Keras row against its library or formula
+    assert float(v["conv_keras_gap"]) < 1e-6 < float(v["conv_keras_wrong"])  # Keras keeps float32 lr and decay
+    assert float(v["glmnet_naive_gap"]) > 1e-3  # the factor n alone is not glmnet's conversion
+    assert float(v["keras_exact_gap"]) < 1e-6 < float(v["keras_eps_gap"]) < float(v["keras_wrong_gap"])
+    assert float(v["cmp_adam_grad"]) < 0.5 * float(v["cmp_adamw_grad"])  # Adam + L2 minimizes J, AdamW does not
+    assert float(v["cmp_sgd_grad"]) < 0.5 * float(v["cmp_adamw_grad"])
+    assert float(v["cmp_adam_norm"]) < float(v["cmp_adamw_norm"]) <= float(v["cmp_nodecay_norm"]) * 1.01
+    assert v["typo_caught"] == "True"
+
+
+def test_chapter_4_l2_parameter_reaches_the_keras_network(built_book, tmp_path):
+    changed = tmp_path / "ch4.ipynb"
+    book.execute_chapter(CH4, changed, parameters={"l2": 0.001, "profile": "quick"}, timeout=600)
+    a, b = glued(staged(built_book, "04_conventions")), glued(changed)
+    assert float(b["keras_exact_gap"]) < 1e-6  # still exact
+    assert float(b["cmp_adam_norm"]) > float(a["cmp_adam_norm"])  # a weaker penalty leaves larger kernels

@@ -154,9 +154,9 @@ def test_adamw_equals_adam_plus_decoupled_decay_over_several_steps():
 # conventions
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize("convention", list(decay.CONVENTIONS))
-@pytest.mark.parametrize("loss", ["mse", "half_mse"])
+@pytest.mark.parametrize("loss", ["mse", "half_mse", "mean"])
 def test_round_trips_are_exact(convention, loss):
-    kw = {"n_samples": 97, "loss": loss}
+    kw = {"n_samples": 97, "loss": loss, "y_scale": 0.5}
     for v in (Fraction(1, 3), Fraction(0), Fraction(7, 100)):
         assert decay.from_canonical(decay.to_canonical(v, convention, **kw), convention, **kw) == v
         assert decay.to_canonical(decay.from_canonical(v, convention, **kw), convention, **kw) == v
@@ -222,6 +222,8 @@ BAD = [
     ("foreign tensor", lambda: decay.check_param_groups(M, [{"params": [torch.zeros(3)]}]), "not a parameter of the model"),
     ("unknown convention", lambda: decay.to_canonical(0.1, "torch_adamw2"), "did you mean 'torch_adamw'"),
     ("ridge without n", lambda: decay.to_canonical(1.0, "sklearn_ridge"), "needs n_samples"),
+    ("glmnet without y scale", lambda: decay.to_canonical(1.0, "glmnet"), "needs y_scale"),
+    ("glmnet with zero y scale", lambda: decay.from_canonical(1.0, "glmnet", y_scale=0.0), "needs y_scale"),
     ("bad loss name", lambda: decay.to_canonical(1.0, "torch_sgd", loss="sum"), "loss must be one of"),
     ("negative conversion", lambda: decay.from_canonical(-1.0, "keras_l2"), "Invalid weight_decay value: -1.0"),
     ("zero lr in decoupled step", lambda: decay.decoupled_decay_([torch.ones(1)], lr=0.0, weight_decay=0.1), "Invalid lr value: 0"),

@@ -6,13 +6,13 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before the first keras import
 
-import keras  # noqa: E402  (pinned in requirements.lock)
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from sklearn.linear_model import Ridge  # noqa: E402
+import keras  # pinned in requirements.lock
+import numpy as np
+import pytest
+import torch
+from sklearn.linear_model import Ridge
 
-from wdlib import decay  # noqa: E402
+from wdlib import decay
 
 LR = 0.05  # Keras computes parts of a step in float32 (its lr and decay are float32 variables): rtol 1e-6
 

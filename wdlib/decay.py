@@ -300,7 +300,9 @@ def max_norm_(weight: torch.Tensor, max_norm: float, *, dim: int | None = 0) -> 
 #
 # Coupled conventions depend on how the data term is scaled.  ``loss`` names it:
 # "mse" = mean of squared errors (torch MSELoss, Keras "mse"), "half_mse" = half of it.
-_LOSS_SCALE = {"mse": Fraction(1), "half_mse": Fraction(1, 2)}
+# "mean" = any other mean loss (cross-entropy, BCE), taken as it is: the canonical
+# objective is then that loss + (λ/2)‖w‖², the same scaling as "half_mse".
+_LOSS_SCALE = {"mse": Fraction(1), "half_mse": Fraction(1, 2), "mean": Fraction(1, 2)}
 
 #: name -> (kind, what the number means).  ``kind`` is "coupled" (a penalty in the
 #: objective) or "decoupled" (a shrink step outside the gradient).
@@ -315,11 +317,12 @@ CONVENTIONS: dict[str, tuple[str, str]] = {
                                                 "update += d·w; λ = d")),
     "sklearn_ridge": ("coupled", "Ridge(alpha=a): ‖y − Xw‖² + a‖w‖²; λ = a / n"),
     "statsmodels": ("coupled", "OLS.fit_regularized(alpha=a, L1_wt=0): RSS/(2n) + (a/2)‖w‖²; λ = a"),
-    "glmnet": ("coupled", "glmnet(alpha=0, lambda=L): RSS/(2n) + (L/2)‖β‖² on standardized x and y; λ = L"),
+    "glmnet": ("coupled", ("glmnet(alpha=0, lambda=L), gaussian: fits y/s_y with penalty L/s_y on standardized x; "
+                           "λ = L / s_y on standardized x and the original y")),
 }  # fmt: skip
 
 
-def _convention_factor(convention: str, n_samples, loss: str) -> Fraction:
+def _convention_factor(convention: str, n_samples, loss: str, y_scale=None) -> Fraction:
     """``canonical λ = factor · value`` for ``convention``, as an exact fraction."""
     if convention not in CONVENTIONS:
         close = difflib.get_close_matches(convention, list(CONVENTIONS), n=1)
@@ -332,6 +335,15 @@ def _convention_factor(convention: str, n_samples, loss: str) -> Fraction:
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise ValueError(f"convention 'sklearn_ridge' needs n_samples, a positive int; got {n_samples!r}")
         return Fraction(1, n_samples)
+    if convention == "glmnet":
+        try:
+            s_y = float(y_scale)
+        except (TypeError, ValueError):
+            s_y = math.nan
+        if not math.isfinite(s_y) or s_y <= 0:
+            raise ValueError(f"convention 'glmnet' needs y_scale, the standard deviation of y (ddof=0), a positive "
+                             f"number; got {y_scale!r}")
+        return 1 / Fraction(s_y)
     return {"torch_sgd": 1 / (2 * c), "torch_adam": 1 / (2 * c), "keras_l2": 1 / c}.get(convention, Fraction(1))
 
 
@@ -341,7 +353,8 @@ def _scaled(value, name: str, factor: Fraction):
     return value * factor if isinstance(value, Fraction) else float(Fraction(float(value)) * factor)
 
 
-def to_canonical(value: float, convention: str, *, n_samples: int | None = None, loss: str = "mse") -> float:
+def to_canonical(value: float, convention: str, *, n_samples: int | None = None, loss: str = "mse",
+                 y_scale: float | None = None) -> float:  # fmt: skip
     """The canonical λ equivalent to a framework's weight-decay ``value``.
 
     Parameters
@@ -351,9 +364,16 @@ def to_canonical(value: float, convention: str, *, n_samples: int | None = None,
     convention : str
     n_samples : int, optional
         Needed by ``"sklearn_ridge"`` (its objective is a sum, not a mean).
-    loss : {"mse", "half_mse"}
+    y_scale : float, optional
+        Needed by ``"glmnet"``: the standard deviation of ``y`` (``ddof=0``).  For
+        the gaussian family glmnet divides ``y`` *and* the user's ``lambda`` by it
+        (Friedman et al. 2010's Fortran), which leaves the lasso unchanged but
+        makes its ridge penalty ``lambda / s_y`` on the original scale.
+    loss : {"mse", "half_mse", "mean"}
         Scale ``c`` of the data term for coupled torch/Keras conventions:
-        ``"mse"`` is ``MSELoss()``/Keras ``"mse"`` (``c = 1``).
+        ``"mse"`` is ``MSELoss()``/Keras ``"mse"`` (``c = 1``); ``"mean"`` is any
+        other mean loss (cross-entropy, BCE) taken as it is (``c = 1/2``, so
+        Keras ``l2(x)`` next to a cross-entropy is ``λ = 2x``).
 
     Returns
     -------
@@ -370,9 +390,10 @@ def to_canonical(value: float, convention: str, *, n_samples: int | None = None,
     >>> to_canonical(5.0, "sklearn_ridge", n_samples=100)
     0.05
     """
-    return _scaled(value, "value", _convention_factor(convention, n_samples, loss))
+    return _scaled(value, "value", _convention_factor(convention, n_samples, loss, y_scale))
 
-def from_canonical(weight_decay: float, convention: str, *, n_samples: int | None = None, loss: str = "mse") -> float:
+def from_canonical(weight_decay: float, convention: str, *, n_samples: int | None = None, loss: str = "mse",
+                   y_scale: float | None = None) -> float:  # fmt: skip
     """A framework's weight-decay number for the canonical λ ``weight_decay`` (inverse of :func:`to_canonical`).
 
     >>> from_canonical(0.01, "keras_l2")
@@ -380,4 +401,4 @@ def from_canonical(weight_decay: float, convention: str, *, n_samples: int | Non
     >>> from_canonical(0.05, "sklearn_ridge", n_samples=100)
     5.0
     """
-    return _scaled(weight_decay, "weight_decay", 1 / _convention_factor(convention, n_samples, loss))
+    return _scaled(weight_decay, "weight_decay", 1 / _convention_factor(convention, n_samples, loss, y_scale))
