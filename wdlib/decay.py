@@ -59,6 +59,17 @@ def _check_rate(value, name: str) -> float:
     return _check_number(value, name)
 
 
+def _check_patterns(patterns: Sequence[str], names: Sequence[str], label: str) -> None:
+    """Raise unless ``patterns`` is a list of fnmatch patterns that each match one of ``names``."""
+    if isinstance(patterns, str):
+        raise TypeError(f"{label} must be a list of patterns, not a string; use [{patterns!r}]")
+    for pat in patterns:
+        if not any(fnmatch.fnmatchcase(n, pat) for n in names):
+            close = difflib.get_close_matches(pat, names, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; names look like {list(names)[:3]}"
+            raise ValueError(f"pattern {pat!r} matches no parameter of the model{hint}")
+
+
 def _embedding_names(model: nn.Module) -> set[str]:
     """Parameter names that belong to embeddings: by module type, or by a module name containing 'embed'."""
     out = set()
@@ -128,15 +139,9 @@ def param_groups(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     weight_decay = _check_rate(weight_decay, "weight_decay")
-    for label, patterns in (("no_decay", no_decay), ("decay", decay)):
-        if isinstance(patterns, str):
-            raise TypeError(f"{label} must be a list of patterns, not a string; use [{patterns!r}]")
     names = [n for n, _ in model.named_parameters()]
-    for pat in (*no_decay, *decay):
-        if not any(fnmatch.fnmatchcase(n, pat) for n in names):
-            close = difflib.get_close_matches(pat, names, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; names look like {names[:3]}"
-            raise ValueError(f"pattern {pat!r} matches no parameter of the model{hint}")
+    for label, patterns in (("no_decay", no_decay), ("decay", decay)):
+        _check_patterns(patterns, names, label)
     decayed, spared = {"params": [], "param_names": []}, {"params": [], "param_names": []}
     for name, p, on, _ in _classify(model, decay_embeddings=decay_embeddings, no_decay=no_decay, decay=decay):
         group = decayed if on else spared
@@ -288,7 +293,8 @@ def max_norm_(weight: torch.Tensor, max_norm: float, *, dim: int | None = 0) -> 
     else:
         other = [d for d in range(weight.dim()) if d != dim % weight.dim()]
         norms = torch.linalg.vector_norm(weight, dim=other, keepdim=True) if other else weight.abs()
-    return weight.mul_(torch.where(norms > c, c / norms, torch.ones_like(norms)))
+    # not torch.renorm: it divides by norm + 1e-7, so the projection would miss the budget by ~1e-7
+    return weight.mul_((c / norms).clamp(max=1.0))  # c/0 = inf -> 1: zero slices stay zero
 
 
 # --------------------------------------------------------------------------- #
@@ -337,13 +343,10 @@ def _convention_factor(convention: str, n_samples, loss: str, y_scale=None) -> F
         return Fraction(1, n_samples)
     if convention == "glmnet":
         try:
-            s_y = float(y_scale)
-        except (TypeError, ValueError):
-            s_y = math.nan
-        if not math.isfinite(s_y) or s_y <= 0:
+            return 1 / Fraction(_check_number(y_scale, "y_scale", low_ok=False))
+        except ValueError:
             raise ValueError(f"convention 'glmnet' needs y_scale, the standard deviation of y (ddof=0), a positive "
-                             f"number; got {y_scale!r}")
-        return 1 / Fraction(s_y)
+                             f"number; got {y_scale!r}") from None
     return {"torch_sgd": 1 / (2 * c), "torch_adam": 1 / (2 * c), "keras_l2": 1 / c}.get(convention, Fraction(1))
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .decay import _check_number
+from .decay import _check_number, _check_patterns
 
 __all__ = ["NormTracker", "angle", "equilibrium_angular_update"]
 
@@ -72,13 +72,9 @@ class NormTracker:
     """
 
     def __init__(self, model: nn.Module, patterns: Sequence[str] = ("*",), *, optimizer=None):
-        if isinstance(patterns, str):
-            raise TypeError(f"patterns must be a list of names, not a string; use [{patterns!r}]")
         named = dict(model.named_parameters())
+        _check_patterns(patterns, list(named), "patterns")
         self.params = {n: p for n, p in named.items() if any(fnmatch.fnmatchcase(n, pat) for pat in patterns)}
-        for pat in patterns:
-            if not any(fnmatch.fnmatchcase(n, pat) for n in named):
-                raise ValueError(f"pattern {pat!r} matches no parameter; names are {sorted(named)}")
         self.optimizer = optimizer
         self._last: dict[str, torch.Tensor] = {}
         self.rows: list[dict] = []
