@@ -12,27 +12,67 @@ looked for, in order, under
    (Fashion-MNIST: ``/usr/share/datasets/fashion-mnist``).
 
 Every file found is checked against the sha256 recorded here.  A missing file
-raises :class:`DataNotFoundError` naming the file, the folders searched, the
-Debian package to install and the canonical URL to download from.
+is downloaded from its canonical URL into ``~/.cache/wdlib`` when the caller
+asks for it (``download=True``) and the URL serves the file itself; otherwise
+(or offline) :class:`DataNotFoundError` names the file, the folders searched,
+the Debian package to install and the canonical URL to download from.
+
+The loaders return in-memory tensors, ready for :func:`wdlib.train.fit`:
+
+========================  ==============================================  =====================
+loader                    returns                                         sizes
+========================  ==============================================  =====================
+:func:`load_fashion_mnist`  float images ``(N, 1, 28, 28)`` in [0, 1], labels  60,000 / 10,000
+:func:`load_cifar10`      float images ``(N, 3, 32, 32)`` in [0, 1], labels  50,000 / 10,000
+:func:`load_mr`           texts, labels (1 = positive)                    5,331 + 5,331
+:func:`load_sst2`         texts, labels (1 = positive)                    67,349 / 872 / 1,821
+:func:`load_tinyshakespeare`  the text                                    1,115,394 characters
+========================  ==============================================  =====================
+
+Text becomes tensors through :func:`tokenize` (Kim's ``clean_str``),
+:class:`Vocab` and :func:`pad_sequences`; subsets, splits and folds come from
+a seed (:func:`subset_indices`, :func:`split_indices`, :func:`kfold_indices`).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
+import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "FASHION_MNIST_CLASSES",
     "FILES",
     "PROSTATE_FEATURES",
     "ChecksumError",
     "DataFile",
     "DataNotFoundError",
+    "Vocab",
+    "fashion_mnist_torchvision",
+    "kfold_indices",
+    "load_cifar10",
+    "load_fashion_mnist",
+    "load_mr",
     "load_prostate",
+    "load_sst2",
+    "load_tinyshakespeare",
     "locate",
+    "pad_sequences",
+    "read_idx",
     "search_path",
     "sha256",
+    "split_indices",
+    "subset_indices",
+    "tokenize",
 ]
 
 ENV_VAR = "WDLIB_DATA_PATH"
@@ -56,6 +96,8 @@ class DataFile:
     url: str
     debian_package: str | None = None
     system_dir: str | None = None
+    #: ``url`` serves this very file (not an archive or a web page), so it can be downloaded
+    direct: bool = True
 
 
 _FMNIST = {  # name -> sha256 of the four IDX files, as Debian and the canonical site ship them
@@ -69,11 +111,11 @@ _SST2 = "GLUE SST-2 (https://gluebenchmark.com/tasks); labelled test split from 
 _FILES = [
     *(DataFile("fashion-mnist", name, digest, f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}",
                "dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist") for name, digest in _FMNIST.items()),
-    DataFile("mr", "rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", _MR),
-    DataFile("mr", "rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", _MR),
-    DataFile("sst2", "train.tsv", "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c", _SST2),
-    DataFile("sst2", "dev.tsv", "84207e6be5873fb18db798cc6faec86871f5a426554650ff64a1c34e87665f6f", _SST2),
-    DataFile("sst2", "test.tsv", "fcd46f967b7b8efd8b5398481dadf873886298d092195167af907fd532e81e1c", _SST2),
+    DataFile("mr", "rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", _MR, direct=False),
+    DataFile("mr", "rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", _MR, direct=False),
+    DataFile("sst2", "train.tsv", "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c", _SST2, direct=False),
+    DataFile("sst2", "dev.tsv", "84207e6be5873fb18db798cc6faec86871f5a426554650ff64a1c34e87665f6f", _SST2, direct=False),
+    DataFile("sst2", "test.tsv", "fcd46f967b7b8efd8b5398481dadf873886298d092195167af907fd532e81e1c", _SST2, direct=False),
     DataFile("prostate", "prostate.data", "b430e3ee430d836672e30615ceda161ded50a8cf4701fe130580eab5153aa0b2",
              "https://hastie.su.domains/ElemStatLearn/datasets/prostate.data"),
     DataFile("tinyshakespeare", "input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
@@ -108,7 +150,28 @@ def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, verify: bool = True) -> Path:
+def _cache_dir() -> Path:
+    return Path.home() / ".cache" / "wdlib"
+
+
+def _download(spec: DataFile, target: Path) -> None:
+    """Fetch ``spec.url`` to ``target`` atomically (temporary file, sha256 check, rename)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(spec.url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+        if (digest := sha256(tmp)) != spec.sha256:
+            raise ChecksumError(f"{spec.url} served a file with sha256 {digest}, expected {spec.sha256}; "
+                                "nothing was saved")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, verify: bool = True,
+           download: bool = False) -> Path:  # fmt: skip
     """Path of a verified dataset file.
 
     Parameters
@@ -119,6 +182,9 @@ def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, 
         Search these instead of :func:`search_path` (the system folder is still tried).
     verify : bool, default True
         Check the sha256.
+    download : bool, default False
+        If the file is nowhere and its URL serves it directly, download it into
+        ``~/.cache/wdlib/<dataset>/`` (checked before it is kept).
 
     Raises
     ------
@@ -140,10 +206,18 @@ def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, 
         if path.is_file():
             if verify and (digest := sha256(path)) != spec.sha256:
                 raise ChecksumError(
-                    f"{path} has sha256 {digest}, expected {spec.sha256}: the file is corrupt or a "
+                    f"{path} has sha256 {digest}, expected {spec.sha256}: the file is corrupt, truncated or a "
                     f"different version. Delete it and obtain it again from {spec.url}."
                 )
             return path
+    failure = ""
+    if download and spec.direct:
+        target = _cache_dir() / dataset / name
+        try:
+            _download(spec, target)
+            return target
+        except (urllib.error.URLError, OSError) as exc:  # offline, refused, 404, disk full
+            failure = f"\nDownloading {spec.url} failed: {exc}"
     how = []
     if spec.debian_package:
         how.append(f"install the Debian package: apt-get install -y {spec.debian_package} (puts it in {spec.system_dir})")
@@ -153,7 +227,8 @@ def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, 
     how.append(f"download {spec.url} and put {name} in {target}/")
     how.append(f"set {ENV_VAR} to a folder that contains {dataset}/{name}")
     searched = "\n  ".join(str(c) for c in candidates)
-    raise DataNotFoundError(f"{dataset} file {name!r} not found. Searched:\n  {searched}\nTo fix: " + "; or ".join(how) + ".")
+    raise DataNotFoundError(f"{dataset} file {name!r} not found. Searched:\n  {searched}{failure}\nTo fix: "
+                            + "; or ".join(how) + ".")
 
 
 #: The eight predictors of the prostate data, in ESL's order.
@@ -179,3 +254,341 @@ def load_prostate(*, folders: list[str | Path] | None = None):
                          f"got {len(df)} rows with {list(df.columns)}")
     df["train"] = df["train"].map({1: True, 0: False, "T": True, "F": False}).astype(bool)
     return df
+
+
+# --------------------------------------------------------------------------- #
+# vision
+# --------------------------------------------------------------------------- #
+#: Fashion-MNIST's ten classes, by label.
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                         "Bag", "Ankle boot")  # fmt: skip
+_SPLITS = {"train": "train", "test": "t10k"}
+
+
+def _check_choice(value, name: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def read_idx(path: str | Path):
+    """An IDX file (LeCun's MNIST format, gzipped or not) as a uint8 tensor of its stated shape.
+
+    Raises ``ValueError`` for a file that is not unsigned-byte IDX or is shorter than its header says.
+    """
+    import numpy as np
+    import torch
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {raw[:4].hex()}, want 000008xx)")
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    offset, size = 4 + 4 * ndim, int(np.prod(shape))
+    if len(raw) - offset != size:
+        raise ValueError(f"{path} holds {len(raw) - offset} bytes of data; its header {shape} says {size}")
+    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape).copy())
+
+
+def load_fashion_mnist(split: str = "train", *, folders: list[str | Path] | None = None, download: bool = False):
+    """Fashion-MNIST (Xiao et al. 2017) in memory.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        60,000 or 10,000 images.
+    folders, download
+        As for :func:`locate`.  Debian's ``dataset-fashion-mnist`` is found without either.
+
+    Returns
+    -------
+    images : torch.Tensor
+        float32, ``(N, 1, 28, 28)``, pixel values / 255.
+    labels : torch.Tensor
+        int64, ``(N,)``, indices into :data:`FASHION_MNIST_CLASSES`.
+    """
+    prefix = _SPLITS[_check_choice(split, "split", tuple(_SPLITS))]
+    images = read_idx(locate("fashion-mnist", f"{prefix}-images-idx3-ubyte.gz", folders=folders, download=download))
+    labels = read_idx(locate("fashion-mnist", f"{prefix}-labels-idx1-ubyte.gz", folders=folders, download=download))
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"Fashion-MNIST {split}: {images.shape[0]} images but {labels.shape[0]} labels")
+    return images.unsqueeze(1).float().div_(255), labels.long()
+
+
+def fashion_mnist_torchvision(root: str | Path, split: str = "train", *, transform=None, folders=None):
+    """``torchvision.datasets.FashionMNIST`` over the verified files, without a download.
+
+    torchvision wants the decompressed IDX files in ``root/FashionMNIST/raw/``;
+    Debian ships them gzipped.  This writes the decompressed copies once (from
+    the checksummed ``.gz``) and returns the dataset, ``transform`` defaulting
+    to ``ToTensor()``: the loader most PyTorch code starts from, and the
+    baseline of ``python -m wdlib.benchmarks throughput``.
+    """
+    from torchvision import datasets, transforms
+
+    raw = Path(root) / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix in _SPLITS.values():
+        for kind in ("images-idx3", "labels-idx1"):
+            name = f"{prefix}-{kind}-ubyte"
+            if not (raw / name).is_file():
+                with gzip.open(locate("fashion-mnist", name + ".gz", folders=folders), "rb") as src, \
+                        open(raw / (name + ".part"), "wb") as dst:  # fmt: skip
+                    shutil.copyfileobj(src, dst)
+                os.replace(raw / (name + ".part"), raw / name)
+    return datasets.FashionMNIST(str(root), train=_check_choice(split, "split", tuple(_SPLITS)) == "train",
+                                 transform=transform or transforms.ToTensor(), download=False)  # fmt: skip
+
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+
+
+def load_cifar10(split: str = "train", *, root: str | Path | None = None, download: bool = True):
+    """CIFAR-10 through torchvision's own download path, in memory.
+
+    ``root`` defaults to ``~/.cache/wdlib/cifar10``.  torchvision downloads
+    ``cifar-10-python.tar.gz`` from :data:`CIFAR10_URL`, checks its md5 and those
+    of the extracted batches (torchvision's checksums; the archive is 163 MiB),
+    and this returns float32 images ``(N, 3, 32, 32)`` in [0, 1] and int64 labels.
+    Offline and missing: :class:`DataNotFoundError` saying where to put the archive.
+    """
+    import torch
+    from torchvision import datasets
+
+    train = _check_choice(split, "split", tuple(_SPLITS)) == "train"
+    root = Path(root) if root is not None else _cache_dir() / "cifar10"
+    try:
+        ds = datasets.CIFAR10(str(root), train=train, download=download)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        raise DataNotFoundError(
+            f"CIFAR-10 {split} split not available under {root} ({exc}). To fix: download {CIFAR10_URL} and "
+            f"extract it into {root}/ (giving {root}/cifar-10-batches-py/), or call with download=True online."
+        ) from exc
+    images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).float().div_(255).contiguous()
+    return images, torch.tensor(ds.targets, dtype=torch.long)
+
+
+# --------------------------------------------------------------------------- #
+# text
+# --------------------------------------------------------------------------- #
+def _read_lines(path: Path, encoding: str) -> list[str]:
+    # split on "\n" only: str.splitlines() also breaks at latin-1's \x85 (NEL), which MR uses inside lines
+    return [line.rstrip("\r") for line in path.read_text(encoding=encoding).split("\n") if line.strip()]
+
+
+def load_mr(*, folders: list[str | Path] | None = None) -> tuple[list[str], "torch.Tensor"]:  # noqa: F821
+    """Movie Review polarity v1.0 (Pang & Lee 2005), Kim's "MR": 5,331 positive then 5,331 negative snippets.
+
+    The files are latin-1.  Returns ``(texts, labels)`` with label 1 = positive.
+    There is no official split: use :func:`kfold_indices` (Kim 2014 reports 10-fold CV).
+    """
+    import torch
+
+    pos = _read_lines(locate("mr", "rt-polarity.pos", folders=folders), "latin-1")
+    neg = _read_lines(locate("mr", "rt-polarity.neg", folders=folders), "latin-1")
+    return pos + neg, torch.tensor([1] * len(pos) + [0] * len(neg), dtype=torch.long)
+
+
+def load_sst2(split: str = "train", *, folders: list[str | Path] | None = None) -> tuple[list[str], "torch.Tensor"]:  # noqa: F821
+    """SST-2: ``train`` (67,349 GLUE phrases), ``dev`` (872 sentences), ``test`` (1,821 labelled sentences).
+
+    Returns ``(texts, labels)`` with label 1 = positive.
+    """
+    import torch
+
+    name = _check_choice(split, "split", ("train", "dev", "test")) + ".tsv"
+    path = locate("sst2", name, folders=folders)
+    lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+    header = lines[0].split("\t")
+    if len(header) != 2 or header[0] != "label":
+        raise ValueError(f"{path}: expected a header 'label<TAB>sentence', got {lines[0]!r}")
+    labels, texts = [], []
+    for i, line in enumerate(lines[1:], start=2):
+        label, _, text = line.partition("\t")
+        if label not in ("0", "1"):
+            raise ValueError(f"{path}, line {i}: label {label!r} is not 0 or 1")
+        labels.append(int(label))
+        texts.append(text)
+    return texts, torch.tensor(labels, dtype=torch.long)
+
+
+def load_tinyshakespeare(*, folders: list[str | Path] | None = None, download: bool = False) -> str:
+    """Tiny Shakespeare (Karpathy's char-rnn corpus): 1,115,394 characters, 65 distinct."""
+    return locate("tinyshakespeare", "input.txt", folders=folders, download=download).read_text(encoding="utf-8")
+
+
+_KIM_RULES = [(re.compile(p), r) for p, r in [
+    (r"[^A-Za-z0-9(),!?\'\`]", " "), (r"\'s", " 's"), (r"\'ve", " 've"), (r"n\'t", " n't"), (r"\'re", " 're"),
+    (r"\'d", " 'd"), (r"\'ll", " 'll"), (r",", " , "), (r"!", " ! "), (r"\(", " ( "), (r"\)", " ) "),
+    (r"\?", " ? "), (r"\s{2,}", " "),
+]]  # fmt: skip
+
+
+def tokenize(text: str, *, lower: bool = True) -> list[str]:
+    """Kim's (2014) ``clean_str``: keep letters, digits and ``(),!?'`` `, split clitics and punctuation.
+
+    Kim's code writes ``"\\("`` for a bracket token (a regex escape left in the
+    replacement); here it is ``"("``.
+
+    >>> tokenize("It's not a bad film, (really)!")
+    ['it', "'s", 'not', 'a', 'bad', 'film', ',', '(', 'really', ')', '!']
+    """
+    for pattern, repl in _KIM_RULES:
+        text = pattern.sub(repl, text)
+    text = text.strip()
+    return (text.lower() if lower else text).split(" ") if text else []
+
+
+class Vocab:
+    """Token ↔ index, with ``<pad>`` = 0 and ``<unk>`` = 1, built from training texts only.
+
+    ``counts`` keeps each token's training frequency (chapter 6 sets embedding
+    norms against it).
+
+    >>> v = Vocab.build([["a", "b", "a"], ["c"]], min_freq=2)
+    >>> v.itos, v.encode(["a", "c"])
+    (['<pad>', '<unk>', 'a'], [2, 1])
+    """
+
+    PAD, UNK = "<pad>", "<unk>"
+
+    def __init__(self, tokens: Sequence[str], counts: Counter | None = None):
+        self.itos = [self.PAD, self.UNK, *(t for t in tokens if t not in (self.PAD, self.UNK))]
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("tokens must be distinct")
+        self.counts = Counter(counts or {})
+
+    @classmethod
+    def build(cls, texts: Iterable[Sequence[str]], *, min_freq: int = 1, max_size: int | None = None) -> "Vocab":
+        """Tokens seen ``>= min_freq`` times, most frequent first (ties alphabetical), at most ``max_size``."""
+        if not isinstance(min_freq, int) or min_freq < 1:
+            raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")
+        if max_size is not None and (not isinstance(max_size, int) or max_size < 1):
+            raise ValueError(f"max_size must be None or an integer >= 1, got {max_size!r}")
+        counts = Counter(t for text in texts for t in text)
+        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        return cls(kept[:max_size], counts)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        unk = self.stoi[self.UNK]
+        return [self.stoi.get(t, unk) for t in tokens]
+
+    def frequency(self):
+        """Training count of each index (0 for ``<pad>`` and ``<unk>``), as an int64 tensor."""
+        import torch
+
+        return torch.tensor([self.counts.get(t, 0) if i > 1 else 0 for i, t in enumerate(self.itos)])
+
+
+def pad_sequences(seqs: Sequence[Sequence[int]], length: int | None = None, *, pad_left: int = 0, value: int = 0):
+    """Stack index lists into an int64 ``(N, pad_left + length)`` tensor.
+
+    Each sequence is cut to ``length`` (default: the longest) and padded with
+    ``value`` on the right; ``pad_left`` extra pads go in front (Kim pads ``h − 1``
+    zeros before each sentence, ``h`` the widest filter, so that every word can
+    sit in every filter position).
+
+    >>> pad_sequences([[5, 6, 7], [8]], length=2, pad_left=1)
+    tensor([[0, 5, 6],
+            [0, 8, 0]])
+    """
+    import torch
+
+    if length is None:
+        length = max((len(s) for s in seqs), default=0)
+    for name, v in (("length", length), ("pad_left", pad_left)):
+        if not isinstance(v, int) or v < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+    if pad_left + length < 1:
+        raise ValueError("pad_left + length must be >= 1")
+    out = torch.full((len(seqs), pad_left + length), value, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        s = list(s)[:length]
+        if s:
+            out[i, pad_left: pad_left + len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# subsets, splits and folds from a seed
+# --------------------------------------------------------------------------- #
+def _generator(seed: int):
+    import torch
+
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return torch.Generator().manual_seed(seed)
+
+
+def _check_n(n) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    return n
+
+
+def subset_indices(n: int, size: int, seed: int, *, labels=None):
+    """``size`` distinct indices of ``range(n)``, sorted, drawn from ``seed``.
+
+    With ``labels`` (length ``n``) the subset is stratified: each class gets
+    ``size`` × its share (largest remainders break ties), so a 1,000-image subset
+    of Fashion-MNIST has 100 of each class.
+
+    >>> subset_indices(10, 3, seed=0).tolist() == subset_indices(10, 3, seed=0).tolist()
+    True
+    """
+    import torch
+
+    n = _check_n(n)
+    if not isinstance(size, int) or not 1 <= size <= n:
+        raise ValueError(f"size must be an integer in [1, {n}], got {size!r}")
+    g = _generator(seed)
+    if labels is None:
+        return torch.randperm(n, generator=g)[:size].sort().values
+    labels = torch.as_tensor(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+    classes, counts = labels.unique(return_counts=True)
+    quota = counts.double() * size / n
+    take = quota.floor().long()
+    order = torch.argsort(quota - take, descending=True, stable=True)
+    take[order[: size - int(take.sum())]] += 1
+    picked = [torch.nonzero(labels == c).flatten()[torch.randperm(int(m), generator=g)[:k]]
+              for c, m, k in zip(classes, counts, take)]  # fmt: skip
+    return torch.cat(picked).sort().values
+
+
+def split_indices(n: int, sizes: Sequence[int], seed: int):
+    """Disjoint index tensors of the given sizes (their sum at most ``n``), from one permutation of ``seed``.
+
+    >>> [len(i) for i in split_indices(10, [6, 4], seed=0)]
+    [6, 4]
+    """
+    import torch
+
+    n = _check_n(n)
+    if any(not isinstance(s, int) or s < 1 for s in sizes) or sum(sizes) > n:
+        raise ValueError(f"sizes must be integers >= 1 summing to at most n={n}, got {list(sizes)}")
+    perm = torch.randperm(n, generator=_generator(seed))
+    return list(torch.split(perm[: sum(sizes)], list(sizes)))
+
+
+def kfold_indices(n: int, k: int, seed: int):
+    """``k`` pairs ``(train, test)``: a seeded permutation cut into ``k`` folds of near-equal size.
+
+    >>> folds = kfold_indices(10, 3, seed=0)
+    >>> [len(te) for _, te in folds], sorted(int(i) for _, te in folds for i in te) == list(range(10))
+    ([4, 3, 3], True)
+    """
+    import torch
+
+    n = _check_n(n)
+    if not isinstance(k, int) or not 2 <= k <= n:
+        raise ValueError(f"k must be an integer in [2, n={n}], got {k!r}")
+    folds = torch.tensor_split(torch.randperm(n, generator=_generator(seed)), k)
+    return [(torch.cat(folds[:i] + folds[i + 1:]), folds[i]) for i in range(k)]

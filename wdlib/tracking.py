@@ -51,7 +51,9 @@ def equilibrium_angular_update(lr: float, weight_decay: float, momentum: float =
 class NormTracker:
     """Record the norm, angular update and effective learning rate of chosen parameters.
 
-    Call :meth:`record` after (or before) each step; :meth:`to_frame` returns one
+    Call :meth:`record` after (or before) each step, or pass the tracker as a
+    hook to :func:`wdlib.train.fit` (it records every ``every`` steps; then the
+    angular update spans ``every`` steps).  :meth:`to_frame` returns one
     row per ``(step, name)`` with ``norm``, ``angular_update`` (radians since the
     previous record, NaN the first time), ``lr`` and ``effective_lr``.
 
@@ -62,6 +64,8 @@ class NormTracker:
         fnmatch patterns over parameter names; a pattern that matches nothing is an error.
     optimizer : torch.optim.Optimizer, optional
         Gives each parameter's current ``lr`` for ``effective_lr = lr/‖w‖²``.
+    every : int, default 1
+        Record every ``every``-th step when called as a hook.
 
     Examples
     --------
@@ -71,28 +75,40 @@ class NormTracker:
     ['step', 'name', 'norm', 'angular_update', 'lr', 'effective_lr']
     """
 
-    def __init__(self, model: nn.Module, patterns: Sequence[str] = ("*",), *, optimizer=None):
+    def __init__(self, model: nn.Module, patterns: Sequence[str] = ("*",), *, optimizer=None, every: int = 1):
         named = dict(model.named_parameters())
         _check_patterns(patterns, list(named), "patterns")
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {every!r}")
         self.params = {n: p for n, p in named.items() if any(fnmatch.fnmatchcase(n, pat) for pat in patterns)}
-        self.optimizer = optimizer
+        self.optimizer, self.every = optimizer, every
+        self._groups: dict[str, dict] = {}
         self._last: dict[str, torch.Tensor] = {}
         self.rows: list[dict] = []
 
-    def _lr(self, p) -> float:
+    def _lr(self, name: str, p) -> float:
         if self.optimizer is None:
             return math.nan
-        for g in self.optimizer.param_groups:
-            if any(q is p for q in g["params"]):
-                return float(g["lr"])
-        raise ValueError("a tracked parameter is in none of the optimizer's param groups")
+        group = self._groups.get(name)
+        if group is None or not any(q is p for q in group["params"]):  # cached; re-found if groups change
+            group = next((g for g in self.optimizer.param_groups if any(q is p for q in g["params"])), None)
+            if group is None:
+                raise ValueError(f"tracked parameter {name!r} is in none of the optimizer's param groups")
+            self._groups[name] = group
+        return float(group["lr"])
+
+    def __call__(self, step: int, model=None, optimizer=None) -> None:
+        """The :func:`wdlib.train.fit` hook: :meth:`record` every ``every`` steps."""
+        if step % self.every == 0:
+            self.record(step)
 
     @torch.no_grad()
     def record(self, step: int) -> None:
+        """Append one row per tracked parameter; ``angular_update`` is measured from the previous record."""
         for name, p in self.params.items():
             norm = p.detach().double().norm().item()
             prev = self._last.get(name)
-            lr = self._lr(p)
+            lr = self._lr(name, p)
             self.rows.append({"step": step, "name": name, "norm": norm,
                               "angular_update": angle(prev, p) if prev is not None else math.nan,
                               "lr": lr, "effective_lr": lr / norm**2 if norm > 0 else math.inf})  # fmt: skip

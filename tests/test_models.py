@@ -1,0 +1,61 @@
+"""wdlib.models: shapes, Kim's and nanoGPT's details, scale invariance, seeds, bad sizes."""
+
+import pytest
+import torch
+
+from wdlib import models
+
+
+def test_small_cnn_with_batchnorm_is_scale_invariant_in_its_listed_weights():
+    m = models.build_model("small_cnn", seed=0, batchnorm=True).train()
+    x = torch.randn(16, 1, 28, 28)
+    ref = m(x)
+    with torch.no_grad():
+        for name in m.scale_invariant:
+            m.get_parameter(name).mul_(7.0)
+    # BatchNorm in training mode divides by the batch std: scaling the weight before it changes nothing (up to eps)
+    assert torch.allclose(m(x), ref, atol=1e-4)
+    assert m.conv1.bias is None and m.fc2.bias is not None
+
+
+def test_textcnn_matches_kims_architecture():
+    m = models.TextCNN(1000)
+    assert [c.kernel_size[0] for c in m.convs] == [3, 4, 5] and all(c.out_channels == 100 for c in m.convs)
+    assert m.drop.p == 0.5 and m.fc.in_features == 300 and m.embedding.weight.shape == (1000, 300)
+    emb = m.embedding.weight.detach()
+    assert float(emb.abs().max()) <= 0.25 and float(emb[0].abs().max()) == 0.0
+    with pytest.raises(ValueError, match="shorter than the widest filter"):
+        m(torch.zeros(2, 4, dtype=torch.long))
+
+
+def test_char_transformer_is_causal_and_tied():
+    m = models.build_model("char_transformer", seed=0, vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
+    m.eval()
+    a = torch.randint(0, 11, (1, 8))
+    b = a.clone()
+    b[0, 5:] = (b[0, 5:] + 1) % 11
+    assert torch.equal(m(a)[0, :5], m(b)[0, :5])  # changing later tokens leaves earlier outputs alone
+    assert m.head.weight is m.tok.weight
+    with pytest.raises(ValueError, match="exceeds block_size 8"):
+        m(torch.zeros(1, 9, dtype=torch.long))
+
+
+def test_same_seed_same_weights_and_global_rng_untouched():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    a, b = models.build_model("textcnn", seed=5, vocab_size=50), models.build_model("textcnn", seed=5, vocab_size=50)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("resnet", {}, "unknown model 'resnet'; choose one of 'small_cnn', 'textcnn', 'char_transformer'"),
+    ("small_cnn", {"hidden": 0}, "hidden must be an integer >= 1"),
+    ("small_cnn", {"image_size": 30}, "image_size must be a multiple of 4"),
+    ("small_cnn", {"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
+    ("textcnn", {"vocab_size": 10, "widths": ()}, "widths must name at least one filter width"),
+    ("char_transformer", {"vocab_size": 10, "n_embd": 30, "n_head": 4}, "must be divisible by n_head"),
+])  # fmt: skip
+def test_bad_model_arguments(name, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.build_model(name, **kwargs)

@@ -1,0 +1,137 @@
+"""wdlib.train: determinism, schedules, max-norm, hooks, optimizers, bad input."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from wdlib import train
+from wdlib.models import build_model
+from wdlib.tracking import NormTracker
+
+
+def _data(n=96, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def _run(seed=0, dropout=0.3, **kw):
+    x, y = _data()
+    model = build_model("small_cnn", seed=seed, dropout=dropout, channels=(4, 8), hidden=16)
+    opt = train.make_optimizer(model, kw.pop("optimizer", "sgd"), lr=0.05, weight_decay=1e-3)
+    return model, train.fit(model, opt, (x, y), epochs=3, batch_size=20, seed=seed, evals={"val": _data(40, 1)},
+                            progress=False, **kw)  # fmt: skip
+
+
+def test_same_seed_gives_bitwise_identical_history_and_weights():
+    (m1, h1), (m2, h2) = _run(), _run()
+    pd.testing.assert_frame_equal(h1, h2, check_exact=True)
+    assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters()))
+    _, h3 = _run(seed=1)
+    assert not h1.equals(h3)
+
+
+def test_fit_leaves_the_global_rng_alone():
+    torch.manual_seed(0)
+    state = torch.random.get_rng_state()
+    _run()
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_history_columns_steps_and_eval_every():
+    _, h = _run(eval_every=2)
+    assert h.columns.tolist() == ["epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc"]
+    assert h["step"].tolist() == [5, 10, 15]  # 96 examples, batches of 20 -> 5 per epoch
+    assert math.isnan(h["val_loss"][0]) and not h["val_loss"][1:].isna().any()
+    assert h.attrs["seconds"] > 0
+
+
+def test_fit_matches_a_hand_written_loop():
+    x, y = _data()
+    model = build_model("small_cnn", seed=0, channels=(4, 8), hidden=16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    train.fit(model, opt, (x, y), epochs=1, batch_size=32, seed=7, progress=False)
+    ref = build_model("small_cnn", seed=0, channels=(4, 8), hidden=16)
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    perm = torch.randperm(96, generator=torch.Generator().manual_seed(7))
+    for i in range(0, 96, 32):
+        ref_opt.zero_grad()
+        torch.nn.functional.cross_entropy(ref(x[perm[i:i + 32]]), y[perm[i:i + 32]]).backward()
+        ref_opt.step()
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), ref.parameters()))
+
+
+def test_cosine_schedule_with_warmup_reaches_final_lr():
+    assert [train.lr_factor("linear", s, 6, warmup=2) for s in range(6)] == pytest.approx([0.5, 1, 1, 2 / 3, 1 / 3, 0])
+    _, h = _run(schedule="cosine", warmup=2, final_lr=0.1)
+    assert h["lr"].iloc[-1] == pytest.approx(0.05 * 0.1)
+
+
+def test_max_norm_holds_after_every_step():
+    norms = []
+    hook = lambda step, model, opt: norms.append(float(model.fc2.weight.norm(dim=1).max()))  # noqa: E731
+    _run(max_norm={"fc2.weight": 0.3}, hooks=[hook])
+    assert len(norms) == 15 and max(norms) <= 0.3 + 1e-6
+
+
+def test_norm_tracker_as_hook_records_every_k_steps():
+    x, y = _data()
+    model = build_model("small_cnn", seed=0, batchnorm=True, channels=(4, 8), hidden=16)
+    opt = train.make_optimizer(model, "sgdw", lr=0.1, weight_decay=0.1)
+    tracker = NormTracker(model, model.scale_invariant, optimizer=opt, every=5)
+    train.fit(model, opt, (x, y), epochs=2, batch_size=16, seed=0, hooks=[tracker], progress=False)
+    df = tracker.to_frame()
+    assert sorted(df["step"].unique()) == [5, 10] and set(df["name"]) == set(model.scale_invariant)
+    assert (df["effective_lr"] == df["lr"] / df["norm"] ** 2).all()
+
+
+@pytest.mark.parametrize("name", list(train.OPTIMIZERS))
+def test_each_optimizer_uses_canonical_lambda_on_one_step(name):
+    """From w with zero gradient, one step with λ moves w to (1 − ηλ)w, coupled or decoupled."""
+    layer = torch.nn.Linear(3, 1, bias=False)
+    opt = train.make_optimizer(layer, name, lr=0.1, weight_decay=0.5)
+    w0 = layer.weight.detach().clone()
+    layer.weight.grad = torch.zeros_like(w0)
+    opt.step()
+    if name in ("sgd", "sgdw", "adamw"):
+        assert torch.allclose(layer.weight, w0 * (1 - 0.1 * 0.5))
+    else:  # Adam rescales the L2 gradient λw itself: the first step is -lr·sign(λw)
+        assert torch.allclose(layer.weight, w0 - 0.1 * torch.sign(w0), atol=1e-6)
+
+
+def test_fit_lm_is_deterministic_and_learns():
+    text = torch.arange(2000) % 7  # a cycle: the next token is fully predictable
+    kw = dict(steps=60, batch_size=8, block_size=16, seed=0, eval_every=30, eval_batches=2, progress=False)
+
+    def run():
+        m = build_model("char_transformer", seed=0, vocab_size=7, block_size=16, n_layer=1, n_head=2, n_embd=16)
+        return train.fit_lm(m, train.make_optimizer(m, "adamw", lr=3e-3, weight_decay=0.1), text[:1500],
+                            text[1500:], **kw)
+
+    h1, h2 = run(), run()
+    pd.testing.assert_frame_equal(h1, h2, check_exact=True)
+    assert h1["step"].tolist() == [30, 60] and h1["val_loss"].iloc[-1] < 0.5 * math.log(7)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": 0}, "epochs must be an integer >= 1"),
+    ({"batch_size": 2.5}, "batch_size must be an integer >= 1"),
+    ({"schedule": "exp"}, "unknown schedule 'exp'"),
+    ({"warmup": 999}, r"warmup must be an integer in \[0, 15\]"),
+    ({"max_norm": {"fc9.weight": 3.0}}, r"max_norm names unknown parameters \['fc9.weight'\]"),
+    ({"max_norm": {"fc2.weight": 0}}, "Invalid max_norm"),
+    ({"evals": {"val": (torch.zeros(3, 1, 28, 28), torch.zeros(2))}}, "same length"),
+])  # fmt: skip
+def test_fit_rejects_bad_input(kwargs, message):
+    x, y = _data()
+    model = build_model("small_cnn", seed=0, channels=(4, 8), hidden=16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    args = {"epochs": 3, "batch_size": 20, "seed": 0, "progress": False, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        train.fit(model, opt, (x, y), **args)
+
+
+def test_unknown_optimizer_lists_the_known_ones():
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; choose one of 'sgd', 'sgdw', 'adam', 'adamw'"):
+        train.make_optimizer(torch.nn.Linear(2, 2), "rmsprop", lr=0.1)

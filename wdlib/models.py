@@ -1,0 +1,201 @@
+"""The three models of the experiments: a small CNN, Kim's TextCNN and a tiny character transformer.
+
+Each is a plain ``nn.Module`` that returns logits.  :func:`build_model` makes
+one by name from a seed (the seed fixes the initialization and nothing else),
+so a sweep's configuration is enough to rebuild a model exactly.
+
+``scale_invariant`` on a model lists the weights whose scale the loss does not
+see (each feeds a normalization layer): the weights whose effective learning
+rate η/‖w‖² weight decay controls (see :mod:`wdlib.tracking`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["MODELS", "CharTransformer", "SmallCNN", "TextCNN", "build_model"]
+
+
+def _positive_int(value, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _probability(value, name: str) -> float:
+    if not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+class SmallCNN(nn.Module):
+    """conv(3×3, c₁)–pool–conv(3×3, c₂)–pool–fc(h)–fc(classes) for ``in_channels × size × size`` images.
+
+    With ``batchnorm=True`` each conv and the hidden fc layer is followed by
+    BatchNorm (and has no bias): their weights are then scale-invariant.
+
+    >>> SmallCNN()(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
+    >>> SmallCNN(batchnorm=True).scale_invariant
+    ['conv1.weight', 'conv2.weight', 'fc1.weight']
+    """
+
+    def __init__(self, *, batchnorm: bool = False, channels: tuple[int, int] = (32, 64), hidden: int = 128,
+                 num_classes: int = 10, in_channels: int = 1, image_size: int = 28, dropout: float = 0.0):  # fmt: skip
+        super().__init__()
+        c1, c2 = (_positive_int(c, "channels") for c in channels)
+        hidden, num_classes = _positive_int(hidden, "hidden"), _positive_int(num_classes, "num_classes")
+        in_channels, image_size = _positive_int(in_channels, "in_channels"), _positive_int(image_size, "image_size")
+        if image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4 (two 2×2 poolings), got {image_size}")
+        bias = not batchnorm
+        self.conv1 = nn.Conv2d(in_channels, c1, 3, padding=1, bias=bias)
+        self.bn1 = nn.BatchNorm2d(c1) if batchnorm else nn.Identity()
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1, bias=bias)
+        self.bn2 = nn.BatchNorm2d(c2) if batchnorm else nn.Identity()
+        self.fc1 = nn.Linear(c2 * (image_size // 4) ** 2, hidden, bias=bias)
+        self.bn3 = nn.BatchNorm1d(hidden) if batchnorm else nn.Identity()
+        self.drop = nn.Dropout(_probability(dropout, "dropout"))
+        self.fc2 = nn.Linear(hidden, num_classes)
+        self.scale_invariant = ["conv1.weight", "conv2.weight", "fc1.weight"] if batchnorm else []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        x = F.relu(self.bn3(self.fc1(x.flatten(1))))
+        return self.fc2(self.drop(x))
+
+
+class TextCNN(nn.Module):
+    """Kim's (2014) CNN for sentence classification, CNN-rand: random embeddings learned from scratch.
+
+    Embedding (``vocab_size × embed_dim``, uniform in ±0.25 as Kim's code,
+    padding row 0 kept at zero) → one convolution per filter width with
+    ``maps`` feature maps and ReLU → max over time → dropout → linear.
+    Kim's max-norm constraint (s = 3 on ``fc.weight`` rows) is applied by the
+    training loop (``wdlib.train.fit(max_norm={"fc.weight": 3.0})``).
+
+    >>> m = TextCNN(100)
+    >>> m(torch.randint(0, 100, (4, 20))).shape
+    torch.Size([4, 2])
+    """
+
+    def __init__(self, vocab_size: int, *, num_classes: int = 2, embed_dim: int = 300,
+                 widths: tuple[int, ...] = (3, 4, 5), maps: int = 100, dropout: float = 0.5,
+                 padding_idx: int | None = 0):  # fmt: skip
+        super().__init__()
+        vocab_size, embed_dim = _positive_int(vocab_size, "vocab_size"), _positive_int(embed_dim, "embed_dim")
+        maps, num_classes = _positive_int(maps, "maps"), _positive_int(num_classes, "num_classes")
+        if not widths:
+            raise ValueError("widths must name at least one filter width")
+        self.widths = tuple(_positive_int(w, "filter width") for w in widths)
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        with torch.no_grad():
+            self.embedding.weight.uniform_(-0.25, 0.25)
+            if padding_idx is not None:
+                self.embedding.weight[padding_idx].zero_()
+        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, maps, w) for w in self.widths)
+        self.drop = nn.Dropout(_probability(dropout, "dropout"))
+        self.fc = nn.Linear(maps * len(self.widths), num_classes)
+        self.scale_invariant: list[str] = []
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if tokens.shape[1] < max(self.widths):
+            raise ValueError(f"sequences of length {tokens.shape[1]} are shorter than the widest filter "
+                             f"({max(self.widths)}); pad them (wdlib.data.pad_sequences)")
+        x = self.embedding(tokens).transpose(1, 2)  # (N, embed_dim, L)
+        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]
+        return self.fc(self.drop(torch.cat(pooled, dim=1)))
+
+
+class _Block(nn.Module):
+    def __init__(self, n_embd: int, n_head: int, dropout: float):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
+        self.qkv = nn.Linear(n_embd, 3 * n_embd)
+        self.proj = nn.Linear(n_embd, n_embd)
+        self.fc = nn.Linear(n_embd, 4 * n_embd)
+        self.out = nn.Linear(4 * n_embd, n_embd)
+        self.n_head, self.dropout = n_head, dropout
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.n_head, c // self.n_head).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(b, t, c)))
+        return x + self.drop(self.out(F.gelu(self.fc(self.ln2(x)))))
+
+
+class CharTransformer(nn.Module):
+    """A tiny GPT (pre-LayerNorm, causal attention, GELU MLP) over characters, after nanoGPT.
+
+    Token and position embeddings, ``n_layer`` blocks, a final LayerNorm and a
+    head tied to the token embedding (``tie_weights``; nanoGPT's default).
+    Weights start at N(0, 0.02²), residual projections at N(0, 0.02²/(2·n_layer)).
+    ``forward(idx)`` returns logits ``(B, T, vocab_size)``.
+
+    >>> m = CharTransformer(65, block_size=16, n_layer=1, n_head=2, n_embd=32)
+    >>> m(torch.zeros(3, 16, dtype=torch.long)).shape
+    torch.Size([3, 16, 65])
+    """
+
+    def __init__(self, vocab_size: int, *, block_size: int = 64, n_layer: int = 4, n_head: int = 4,
+                 n_embd: int = 128, dropout: float = 0.0, tie_weights: bool = True):  # fmt: skip
+        super().__init__()
+        vocab_size, block_size = _positive_int(vocab_size, "vocab_size"), _positive_int(block_size, "block_size")
+        n_layer, n_head, n_embd = (_positive_int(v, k) for k, v in
+                                   (("n_layer", n_layer), ("n_head", n_head), ("n_embd", n_embd)))  # fmt: skip
+        if n_embd % n_head:
+            raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+        dropout = _probability(dropout, "dropout")
+        self.block_size = block_size
+        self.tok = nn.Embedding(vocab_size, n_embd)
+        self.pos = nn.Embedding(block_size, n_embd)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(_Block(n_embd, n_head, dropout) for _ in range(n_layer))
+        self.ln_f = nn.LayerNorm(n_embd)
+        self.head = nn.Linear(n_embd, vocab_size, bias=False)
+        if tie_weights:
+            self.head.weight = self.tok.weight
+        for name, p in self.named_parameters():
+            if name.endswith(("proj.weight", "out.weight")):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * n_layer))
+            elif p.dim() >= 2:
+                nn.init.normal_(p, std=0.02)
+            elif name.endswith("bias"):
+                nn.init.zeros_(p)
+        self.scale_invariant: list[str] = []
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        t = idx.shape[1]
+        if t > self.block_size:
+            raise ValueError(f"sequence length {t} exceeds block_size {self.block_size}")
+        x = self.drop(self.tok(idx) + self.pos(torch.arange(t, device=idx.device)))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))
+
+
+#: name -> model class, for :func:`build_model` and sweep configurations.
+MODELS = {"small_cnn": SmallCNN, "textcnn": TextCNN, "char_transformer": CharTransformer}
+
+
+def build_model(name: str, *, seed: int | None = None, **kwargs) -> nn.Module:
+    """``MODELS[name](**kwargs)``, initialized from ``seed`` without touching the global RNG.
+
+    >>> a, b = build_model("small_cnn", seed=3), build_model("small_cnn", seed=3)
+    >>> torch.equal(a.conv1.weight, b.conv1.weight)
+    True
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(map(repr, MODELS))}")
+    if seed is None:
+        return MODELS[name](**kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MODELS[name](**kwargs)
