@@ -11,10 +11,11 @@ committed results).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import torch
+import numpy as np
 
 from . import data
 from .models import build_model
@@ -72,7 +73,9 @@ def vision_run(config: Mapping) -> tuple[dict, "pd.DataFrame"]:  # noqa: F821
                   evals={"train_eval": (x, y), "test": (xt, yt)}, schedule=c["schedule"],
                   eval_every=c["eval_every"], progress=False)  # fmt: skip
     last = history.iloc[-1]
-    weight_norm = float(torch.sqrt(sum((p.detach().double() ** 2).sum() for p in model.parameters() if p.dim() >= 2)))
+    # numpy's pairwise sum, not torch's: torch splits reductions by thread count, and Dask workers run 1 thread
+    weight_norm = math.sqrt(sum(float(np.sum(p.detach().double().numpy() ** 2)) for p in model.parameters()
+                                if p.dim() >= 2))  # fmt: skip
     metrics = {"train_loss": float(last["train_eval_loss"]), "train_acc": float(last["train_eval_acc"]),
                "test_loss": float(last["test_loss"]), "test_acc": float(last["test_acc"]),
                "gap_acc": float(last["train_eval_acc"] - last["test_acc"]),

@@ -18,8 +18,9 @@ soon as it finishes, so
   so one sweep runs on many machines.  Only this process writes the store.
 
 Each row of the run table carries its configuration, its metrics and its
-provenance: wdlib, torch and Python versions, git commit, machine, wall time
-and finish time.
+provenance: wdlib, torch and Python versions, git commit, machine, torch
+threads, wall time and finish time.  Runs use one torch thread each by
+default, so that a run gives the same bits wherever it executes.
 
 A sweep with a name in :data:`wdlib.experiments.SWEEPS` runs from the shell::
 
@@ -52,8 +53,8 @@ __all__ = ["IncompatibleStoreError", "Store", "expand", "grid", "provenance", "r
 
 STORE_FORMAT = "wdlib.sweep"
 STORE_VERSION = 1
-PROVENANCE = ("wdlib_version", "torch_version", "python_version", "git_commit", "machine", "wall_seconds",
-              "finished_at")  # fmt: skip
+PROVENANCE = ("wdlib_version", "torch_version", "python_version", "git_commit", "machine", "threads",
+              "wall_seconds", "finished_at")  # fmt: skip
 
 
 # floats must read back bit for bit: pandas >= 3 does so by default (and deprecates the option)
@@ -172,10 +173,20 @@ def _resolve(fn: Callable | str) -> Callable:
         raise ValueError(f"cannot import run function {fn!r} (want 'package.module:function'): {exc}") from None
 
 
-def _execute(fn: Callable | str, config: dict) -> tuple[dict, pd.DataFrame, dict]:
-    """Run one configuration where the executor put it; return metrics, history and provenance."""
+def _execute(fn: Callable | str, config: dict, threads: int | None = None) -> tuple[dict, pd.DataFrame, dict]:
+    """Run one configuration where the executor put it, on ``threads`` torch threads; return metrics, history
+    and provenance."""
+    import torch
+
+    before = torch.get_num_threads()
     start = time.perf_counter()
-    result = _resolve(fn)(dict(config))
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        used = torch.get_num_threads()
+        result = _resolve(fn)(dict(config))
+    finally:
+        torch.set_num_threads(before)
     try:
         metrics, history = result
     except (TypeError, ValueError):
@@ -184,6 +195,7 @@ def _execute(fn: Callable | str, config: dict) -> tuple[dict, pd.DataFrame, dict
         raise TypeError(f"a run function must return (metrics dict, history DataFrame); got "
                         f"({type(metrics).__name__}, {type(history).__name__})")
     prov = provenance()
+    prov["threads"] = used
     prov["wall_seconds"] = time.perf_counter() - start
     prov["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return dict(metrics), history, prov
@@ -316,7 +328,7 @@ def _as_numbers(metrics: Mapping) -> dict:
     return {k: float(v) if hasattr(v, "item") else v for k, v in metrics.items()}
 
 
-def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, executor=None,
+def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, executor=None, threads: int | None = 1,
               progress: bool | None = None) -> pd.DataFrame:  # fmt: skip
     """Run every configuration not yet in ``store``; return the run table in the order of ``configs``.
 
@@ -331,7 +343,16 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
     executor : concurrent.futures-style executor, optional
         ``None`` runs serially in this process.  Finished runs are written as
         they complete, in whatever order.
+    threads : int or None, default 1
+        torch's intra-op threads for each run (restored afterwards).  torch
+        splits float reductions by thread count, so bitwise-equal results on
+        every executor need the same count everywhere (Dask workers start with
+        one).  Use the executor for parallelism (``processes:N``): independent
+        runs scale better than threads inside a small model.  ``None`` leaves
+        the process's setting.
     """
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
     configs = [_freeze(c) for c in configs]
     if any("seed" not in c for c in configs):
         raise ValueError("every configuration needs a 'seed'")
@@ -345,11 +366,11 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
     with bar:
         if executor is None:
             for config in pending:
-                metrics, history, prov = _execute(fn, config)
+                metrics, history, prov = _execute(fn, config, threads)
                 store.add(config, _as_numbers(metrics), history, prov)
                 bar.update()
         else:
-            futures = {executor.submit(_execute, fn, config): config for config in pending}
+            futures = {executor.submit(_execute, fn, config, threads): config for config in pending}
             try:
                 if all(isinstance(f, cf.Future) for f in futures):
                     finished = cf.as_completed(futures)
@@ -400,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", help="results folder (default: runs/<name>-<profile>)")
     parser.add_argument("--format", default="csv", choices=["csv", "parquet"])
     parser.add_argument("--executor", default="serial", help="serial, processes:N, dask:ADDRESS or dask-local:N")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1; see run_sweep)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     args = parser.parse_args(argv)
     if args.name not in SWEEPS:
@@ -413,10 +435,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     store = Store(args.store or Path("runs") / f"{args.name}-{args.profile}", sweep=f"{args.name}:{args.profile}",
                   fmt=args.format)  # fmt: skip
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     configs = spec.configs(args.profile)
     before = len(store.finished())
     try:
-        runs = run_sweep(spec.fn, configs, store, executor=executor, progress=args.progress)
+        runs = run_sweep(spec.fn, configs, store, executor=executor, threads=args.threads, progress=args.progress)
     finally:
         close()
     print(f"{args.name} ({args.profile}): {len(runs)} runs in {store.path} ({len(runs) - before} new, "
