@@ -1,10 +1,153 @@
-"""Figures shared by the chapters.  Each takes ``ax=None``, returns the Axes, and never calls ``plt.show()``."""
+"""Figures shared by the chapters.  Each takes ``ax=None``, returns the Axes, and never calls ``plt.show()``.
+
+The sweep figures read the tidy tables of :mod:`wdlib.sweep` (one row per run,
+several seeds per setting) and show the seed variability: the mean and a 95%
+t-interval of the mean across seeds.  :func:`use_style` applies the project's
+look; chapters call it once.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-__all__ = ["quadratic_contours"]
+import numpy as np
+import pandas as pd
+
+__all__ = ["STYLE", "heatmap", "lambda_curve", "norm_trajectories", "quadratic_contours", "seed_summary",
+           "training_curves", "use_style"]  # fmt: skip
+
+#: The project's matplotlib rc settings (:func:`use_style`).
+STYLE = {
+    "figure.figsize": (6.0, 3.8), "figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight",
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+    "grid.linewidth": 0.6, "axes.titlesize": "medium", "legend.frameon": False, "legend.fontsize": "small",
+    "lines.linewidth": 1.6, "image.cmap": "viridis",
+}  # fmt: skip
+
+
+def use_style() -> None:
+    """Apply :data:`STYLE` to matplotlib's global settings."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(STYLE)
+
+
+def _axes(ax, figsize=None):
+    import matplotlib.pyplot as plt
+
+    return ax if ax is not None else plt.subplots(figsize=figsize)[1]
+
+
+def _need(df: pd.DataFrame, columns, what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: columns {missing} are not in the table (it has {list(df.columns)})")
+
+
+def seed_summary(df: pd.DataFrame, x: str, y: str, *, by=(), confidence: float = 0.95) -> pd.DataFrame:
+    """Mean of ``y`` over seeds for each ``x`` (and ``by`` group), with ``n``, ``sem`` and a t-interval.
+
+    >>> df = pd.DataFrame({"wd": [0, 0, 1, 1], "seed": [0, 1, 0, 1], "acc": [0.5, 1.0, 0.75, 0.75]})
+    >>> seed_summary(df, "wd", "acc")[["wd", "mean", "n", "sem"]].values.tolist()
+    [[0.0, 0.75, 2.0, 0.25], [1.0, 0.75, 2.0, 0.0]]
+    """
+    from scipy import stats
+
+    by = [by] if isinstance(by, str) else list(by)
+    _need(df, [x, y, *by], "seed_summary")
+    g = df.groupby([*by, x])[y]
+    out = g.agg(mean="mean", std="std", n="count").reset_index()
+    out["sem"] = out["std"] / np.sqrt(out["n"])
+    t = np.array([stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else math.nan for n in out["n"]])
+    out["low"], out["high"] = out["mean"] - t * out["sem"], out["mean"] + t * out["sem"]
+    return out
+
+
+def lambda_curve(df: pd.DataFrame, y: str = "test_acc", *, x: str = "weight_decay", hue: str | None = None,
+                 ax=None, logx: bool = True, label: str | None = None, confidence: float = 0.95):  # fmt: skip
+    """``y`` against λ: the seed mean with a shaded t-interval, one line per ``hue`` value.
+
+    λ = 0 cannot sit on a log axis: it is drawn as a dotted horizontal line (the
+    unregularized baseline) instead.
+    """
+    ax = _axes(ax)
+    groups = [(label, df)] if hue is None else [(f"{hue}={k}", d) for k, d in df.groupby(hue, sort=True)]
+    for name, d in groups:
+        s = seed_summary(d, x, y, confidence=confidence)
+        zero = s[s[x] == 0]
+        s = s[s[x] > 0] if logx else s
+        (line,) = ax.plot(s[x], s["mean"], marker="o", ms=3.5, label=name)
+        ax.fill_between(s[x], s["low"], s["high"], color=line.get_color(), alpha=0.2, lw=0)
+        if logx and len(zero):
+            ax.axhline(float(zero["mean"].iloc[0]), color=line.get_color(), ls=":", lw=1)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel=r"weight decay $\lambda$" if x == "weight_decay" else x, ylabel=y)
+    if hue is not None or label is not None:
+        ax.legend()
+    return ax
+
+
+def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str = "weight_decay", ax=None,
+            fmt: str = "{:.3f}", cmap: str | None = None, best: str = "max", colorbar: bool = True):  # fmt: skip
+    """Seed-mean ``value`` on the grid ``x`` × ``y`` (for example learning rate × λ), each cell annotated.
+
+    The best cell (``best="max"`` or ``"min"``) is outlined.  Missing grid points are blank.
+    """
+    from matplotlib.patches import Rectangle
+
+    _need(df, [x, y, value], "heatmap")
+    if best not in ("max", "min"):
+        raise ValueError(f"best must be 'max' or 'min', got {best!r}")
+    ax = _axes(ax, figsize=(5.5, 4.2))
+    table = df.groupby([y, x])[value].mean().unstack(x).sort_index(ascending=False)
+    im = ax.imshow(table.values, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), [f"{v:g}" for v in table.columns])
+    ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
+    ax.set(xlabel=x, ylabel=y)
+    ax.grid(False)
+    finite = table.values[np.isfinite(table.values)]
+    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+    for (i, j), v in np.ndenumerate(table.values):
+        if np.isfinite(v):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="white" if v < mid else "black")
+    if finite.size:
+        i, j = np.unravel_index(np.nanargmax(table.values) if best == "max" else np.nanargmin(table.values),
+                                table.shape)  # fmt: skip
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, label=value)
+    return ax
+
+
+def norm_trajectories(track: pd.DataFrame, y: str = "norm", *, hue: str = "name", ax=None, logy: bool = False):
+    """A :class:`wdlib.tracking.NormTracker` table: ``y`` (``norm``, ``angular_update``, ``effective_lr``) per step."""
+    _need(track, ["step", y, hue], "norm_trajectories")
+    ax = _axes(ax)
+    for name, d in track.groupby(hue, sort=False):
+        ax.plot(d["step"], d[y], label=str(name), lw=1.2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel=y.replace("_", " "))
+    ax.legend()
+    return ax
+
+
+def training_curves(history: pd.DataFrame, metric: str = "loss", *, x: str | None = None, ax=None,
+                    label: str | None = None):  # fmt: skip
+    """Every ``*_{metric}`` column of a :func:`wdlib.train.fit` / ``fit_lm`` history against epoch (or step)."""
+    x = x or ("epoch" if "epoch" in history.columns else "step")
+    cols = [c for c in history.columns if c.endswith(f"_{metric}")]
+    if not cols:
+        raise ValueError(f"training_curves: no '*_{metric}' column in {list(history.columns)}")
+    ax = _axes(ax)
+    for c in cols:
+        d = history[[x, c]].dropna()
+        ax.plot(d[x], d[c], marker="o" if len(d) < 30 else None, ms=3,
+                label=f"{label} {c}" if label else c.removesuffix(f"_{metric}"))  # fmt: skip
+    ax.set(xlabel=x, ylabel=metric)
+    ax.legend()
+    return ax
 
 
 def quadratic_contours(q, ax=None, *, xlim=(-2.0, 3.0), ylim=(-2.0, 3.0), levels: int = 12, norm_circles=None,

@@ -1,0 +1,62 @@
+"""wdlib.plotting: the sweep figures draw what the table says (means, intervals, best cell)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from wdlib import plotting  # noqa: E402
+
+
+@pytest.fixture
+def runs():
+    rows = [{"lr": lr, "weight_decay": wd, "seed": s, "optimizer": opt,
+             "test_acc": 0.8 + 0.01 * s - abs(np.log10(wd + 1e-5) + 3) * 0.01 + (0.02 if opt == "adamw" else 0)}
+            for lr in (0.01, 0.1) for wd in (0.0, 1e-4, 1e-3, 1e-2) for s in range(3) for opt in ("adam", "adamw")]
+    return pd.DataFrame(rows)
+
+
+def test_seed_summary_interval_is_a_t_interval(runs):
+    s = plotting.seed_summary(runs[runs.optimizer == "adam"], "weight_decay", "test_acc", by="lr")
+    row = s[(s.lr == 0.1) & (s.weight_decay == 1e-3)].iloc[0]
+    values = runs[(runs.optimizer == "adam") & (runs.lr == 0.1) & (runs.weight_decay == 1e-3)]["test_acc"]
+    half = 4.302652729911275 * values.std() / np.sqrt(3)  # t_{0.975, 2}
+    assert row["n"] == 3 and row["mean"] == pytest.approx(values.mean())
+    assert row["high"] - row["mean"] == pytest.approx(half)
+
+
+def test_lambda_curve_draws_one_line_per_hue_and_baseline_for_zero(runs):
+    ax = plotting.lambda_curve(runs[runs.lr == 0.1], hue="optimizer")
+    assert [l.get_label() for l in ax.get_lines() if not l.get_label().startswith("_")] == \
+        ["optimizer=adam", "optimizer=adamw"]  # fmt: skip
+    assert ax.get_xscale() == "log" and len(ax.collections) == 2  # two shaded bands
+    plt.close("all")
+
+
+def test_heatmap_annotates_means_and_outlines_the_best(runs):
+    ax = plotting.heatmap(runs[runs.optimizer == "adamw"], x="lr", y="weight_decay")
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 8
+    best = runs[runs.optimizer == "adamw"].groupby(["weight_decay", "lr"])["test_acc"].mean().max()
+    assert f"{best:.3f}" in texts and len(ax.patches) == 1
+    plt.close("all")
+
+
+def test_curves_from_history_and_tracker():
+    h = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "test_loss": [1.1, np.nan]})
+    ax = plotting.training_curves(h)
+    assert [l.get_label() for l in ax.get_lines()] == ["train", "test"]
+    t = pd.DataFrame({"step": [1, 2, 1, 2], "name": ["a", "a", "b", "b"], "norm": [1, 2, 3, 4]})
+    assert len(plotting.norm_trajectories(t).get_lines()) == 2
+    plt.close("all")
+
+
+def test_missing_columns_are_named():
+    with pytest.raises(ValueError, match=r"heatmap: columns \['lr'\] are not in the table"):
+        plotting.heatmap(pd.DataFrame({"weight_decay": [0.1], "test_acc": [0.5]}))
+    with pytest.raises(ValueError, match="no '\\*_acc' column"):
+        plotting.training_curves(pd.DataFrame({"epoch": [1], "train_loss": [1.0]}), "acc")
