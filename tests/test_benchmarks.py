@@ -31,4 +31,26 @@ def test_ridge_benchmark_rejects_bad_arguments(argv, capsys):
 
 def test_unknown_benchmark_prints_usage(capsys):
     assert bench_cli.main(["nope"]) == 2
-    assert "usage: python -m wdlib.benchmarks {ridge}" in capsys.readouterr().err
+    assert "usage: python -m wdlib.benchmarks {ridge,throughput}" in capsys.readouterr().err
+
+
+def test_throughput_benchmark_measures_every_method_against_baselines_of_the_same_run():
+    from wdlib import data
+    from wdlib.benchmarks import throughput
+
+    try:
+        data.locate("fashion-mnist", "train-images-idx3-ubyte.gz")
+    except data.DataNotFoundError as exc:
+        pytest.skip(f"Fashion-MNIST not installed ({exc})")
+    df = throughput.run_vision(images=256, batch_size=64, repeat=1, stack=2)
+    assert set(df["method"]) == {"bare loop", "wdlib.fit", "DataLoader", "stacked ×2", "batches only: wdlib",
+                                 "batches only: DataLoader"}  # fmt: skip
+    assert (df.loc[df.method == "bare loop", "vs_bare"] == 1.0).all()
+    assert (df.loc[df.method == "DataLoader", "vs_DataLoader"] == 1.0).all()
+    assert (df["images_per_s"] > 0).all() and set(df["model"]) == {"small CNN", "small CNN + BN"}
+
+
+def test_throughput_cli_rejects_bad_sizes(capsys):
+    with pytest.raises(SystemExit) as info:
+        bench_cli.main(["throughput", "--images", "0"])
+    assert info.value.code == 2 and "--images must be >= 1" in capsys.readouterr().err

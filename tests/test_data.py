@@ -74,15 +74,15 @@ def test_prostate_with_wrong_layout_is_rejected(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- #
 # loaders: known counts, checksums, errors
 # --------------------------------------------------------------------------- #
-import functools  # noqa: E402
-import gzip  # noqa: E402
-import hashlib  # noqa: E402
-import http.server  # noqa: E402
-import pickle  # noqa: E402
-import threading  # noqa: E402
+import functools
+import gzip
+import hashlib
+import http.server
+import pickle
+import threading
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 
 def _need(dataset, name):
@@ -210,7 +210,7 @@ def test_cifar10_through_torchvisions_download_path(http_dir, tmp_path, monkeypa
 
     with tarfile.open(www / "cifar-10-python.tar.gz", "w:gz") as tar:
         tar.add(src, arcname="cifar-10-batches-py")
-    md5 = lambda p: hashlib.md5(p.read_bytes()).hexdigest()  # noqa: E731
+    md5 = lambda p: hashlib.md5(p.read_bytes()).hexdigest()
     monkeypatch.setattr(datasets.CIFAR10, "url", f"{url}/cifar-10-python.tar.gz")
     monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", md5(www / "cifar-10-python.tar.gz"))
     monkeypatch.setattr(datasets.CIFAR10, "train_list", [[n, md5(src / n)] for n in names[:5]])

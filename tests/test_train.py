@@ -70,7 +70,7 @@ def test_cosine_schedule_with_warmup_reaches_final_lr():
 
 def test_max_norm_holds_after_every_step():
     norms = []
-    hook = lambda step, model, opt: norms.append(float(model.fc2.weight.norm(dim=1).max()))  # noqa: E731
+    hook = lambda step, model, opt: norms.append(float(model.fc2.weight.norm(dim=1).max()))
     _run(max_norm={"fc2.weight": 0.3}, hooks=[hook])
     assert len(norms) == 15 and max(norms) <= 0.3 + 1e-6
 
@@ -102,7 +102,8 @@ def test_each_optimizer_uses_canonical_lambda_on_one_step(name):
 
 def test_fit_lm_is_deterministic_and_learns():
     text = torch.arange(2000) % 7  # a cycle: the next token is fully predictable
-    kw = dict(steps=60, batch_size=8, block_size=16, seed=0, eval_every=30, eval_batches=2, progress=False)
+    kw = {"steps": 60, "batch_size": 8, "block_size": 16, "seed": 0, "eval_every": 30, "eval_batches": 2,
+          "progress": False}
 
     def run():
         m = build_model("char_transformer", seed=0, vocab_size=7, block_size=16, n_layer=1, n_head=2, n_embd=16)

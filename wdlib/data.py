@@ -378,7 +378,7 @@ def _read_lines(path: Path, encoding: str) -> list[str]:
     return [line.rstrip("\r") for line in path.read_text(encoding=encoding).split("\n") if line.strip()]
 
 
-def load_mr(*, folders: list[str | Path] | None = None) -> tuple[list[str], "torch.Tensor"]:  # noqa: F821
+def load_mr(*, folders: list[str | Path] | None = None) -> tuple[list[str], torch.Tensor]:  # noqa: F821
     """Movie Review polarity v1.0 (Pang & Lee 2005), Kim's "MR": 5,331 positive then 5,331 negative snippets.
 
     The files are latin-1.  Returns ``(texts, labels)`` with label 1 = positive.
@@ -391,7 +391,7 @@ def load_mr(*, folders: list[str | Path] | None = None) -> tuple[list[str], "tor
     return pos + neg, torch.tensor([1] * len(pos) + [0] * len(neg), dtype=torch.long)
 
 
-def load_sst2(split: str = "train", *, folders: list[str | Path] | None = None) -> tuple[list[str], "torch.Tensor"]:  # noqa: F821
+def load_sst2(split: str = "train", *, folders: list[str | Path] | None = None) -> tuple[list[str], torch.Tensor]:  # noqa: F821
     """SST-2: ``train`` (67,349 GLUE phrases), ``dev`` (872 sentences), ``test`` (1,821 labelled sentences).
 
     Returns ``(texts, labels)`` with label 1 = positive.
@@ -462,7 +462,7 @@ class Vocab:
         self.counts = Counter(counts or {})
 
     @classmethod
-    def build(cls, texts: Iterable[Sequence[str]], *, min_freq: int = 1, max_size: int | None = None) -> "Vocab":
+    def build(cls, texts: Iterable[Sequence[str]], *, min_freq: int = 1, max_size: int | None = None) -> Vocab:
         """Tokens seen ``>= min_freq`` times, most frequent first (ties alphabetical), at most ``max_size``."""
         if not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")

@@ -39,7 +39,7 @@ VISION_DEFAULTS = {
 _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
 
 
-def vision_run(config: Mapping) -> tuple[dict, "pd.DataFrame"]:  # noqa: F821
+def vision_run(config: Mapping) -> tuple[dict, pd.DataFrame]:  # noqa: F821
     """Train a small CNN on a stratified Fashion-MNIST subset; one sweep run.
 
     ``config`` holds ``seed`` (initialization, batch order) and any of

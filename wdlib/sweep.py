@@ -19,13 +19,14 @@ soon as it finishes, so
 
 Each row of the run table carries its configuration, its metrics and its
 provenance: wdlib, torch and Python versions, git commit, machine, torch
-threads, wall time and finish time.  Runs use one torch thread each by
-default, so that a run gives the same bits wherever it executes.
+threads, wall time and finish time.  Every run gets the same torch thread
+count wherever it executes, so that it gives the same bits there.
 
 A sweep with a name in :data:`wdlib.experiments.SWEEPS` runs from the shell::
 
     python -m wdlib.sweep fmnist-lambda --profile quick --store runs/fmnist-lambda
-    python -m wdlib.sweep fmnist-lambda --profile full --executor dask:tcp://scheduler:8786
+    python -m wdlib.sweep fmnist-lambda --profile full --executor processes:2 --threads 1
+    python -m wdlib.sweep fmnist-lambda --profile full --executor dask:tcp://scheduler:8786 --threads 4
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def _resolve(fn: Callable | str) -> Callable:
         raise ValueError(f"cannot import run function {fn!r} (want 'package.module:function'): {exc}") from None
 
 
-def _execute(fn: Callable | str, config: dict, threads: int | None = None) -> tuple[dict, pd.DataFrame, dict]:
+def _execute(fn: Callable | str, config: dict, threads: int) -> tuple[dict, pd.DataFrame, dict]:
     """Run one configuration where the executor put it, on ``threads`` torch threads; return metrics, history
     and provenance."""
     import torch
@@ -181,8 +182,7 @@ def _execute(fn: Callable | str, config: dict, threads: int | None = None) -> tu
     before = torch.get_num_threads()
     start = time.perf_counter()
     try:
-        if threads is not None:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads)
         used = torch.get_num_threads()
         result = _resolve(fn)(dict(config))
     finally:
@@ -328,7 +328,7 @@ def _as_numbers(metrics: Mapping) -> dict:
     return {k: float(v) if hasattr(v, "item") else v for k, v in metrics.items()}
 
 
-def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, executor=None, threads: int | None = 1,
+def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, executor=None, threads: int | None = None,
               progress: bool | None = None) -> pd.DataFrame:  # fmt: skip
     """Run every configuration not yet in ``store``; return the run table in the order of ``configs``.
 
@@ -343,15 +343,19 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
     executor : concurrent.futures-style executor, optional
         ``None`` runs serially in this process.  Finished runs are written as
         they complete, in whatever order.
-    threads : int or None, default 1
-        torch's intra-op threads for each run (restored afterwards).  torch
-        splits float reductions by thread count, so bitwise-equal results on
-        every executor need the same count everywhere (Dask workers start with
-        one).  Use the executor for parallelism (``processes:N``): independent
-        runs scale better than threads inside a small model.  ``None`` leaves
-        the process's setting.
+    threads : int, optional
+        torch's intra-op threads for each run, set on the worker (and restored
+        afterwards); default: this process's ``torch.get_num_threads()``.  torch
+        splits float reductions by thread count, so a run gives the same bits
+        on every executor only with the same count: that is why it is sent
+        along (Dask workers would otherwise start with one).  With ``N``
+        parallel workers on ``C`` cores pass ``threads=C // N``.  The count is
+        recorded in the run table's ``threads`` column.
     """
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+    import torch
+
+    threads = torch.get_num_threads() if threads is None else threads
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
     configs = [_freeze(c) for c in configs]
     if any("seed" not in c for c in configs):
@@ -390,6 +394,12 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
 # --------------------------------------------------------------------------- #
 # command line
 # --------------------------------------------------------------------------- #
+def _workers(spec: str) -> int:
+    """How many runs an executor spec runs at once on this machine (dask:ADDRESS: unknown, 1)."""
+    kind, _, arg = spec.partition(":")
+    return int(arg) if kind in ("processes", "dask-local") and arg.isdigit() and int(arg) >= 1 else 1
+
+
 def _executor(spec: str):
     """``serial``, ``processes:N`` or ``dask:ADDRESS`` / ``dask-local:N``, as (executor or None, closer)."""
     if spec == "serial":
@@ -421,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", help="results folder (default: runs/<name>-<profile>)")
     parser.add_argument("--format", default="csv", choices=["csv", "parquet"])
     parser.add_argument("--executor", default="serial", help="serial, processes:N, dask:ADDRESS or dask-local:N")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (default 1; see run_sweep)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per run (default: CPUs ÷ parallel workers; equal bits need equal threads)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     args = parser.parse_args(argv)
     if args.name not in SWEEPS:
@@ -435,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     store = Store(args.store or Path("runs") / f"{args.name}-{args.profile}", sweep=f"{args.name}:{args.profile}",
                   fmt=args.format)  # fmt: skip
+    if args.threads is None:
+        args.threads = max(1, (os.cpu_count() or 1) // _workers(args.executor))
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     configs = spec.configs(args.profile)

@@ -2,9 +2,9 @@
 
 import sys
 
-from . import ridge
+from . import ridge, throughput
 
-BENCHMARKS = {"ridge": ridge.main}
+BENCHMARKS = {"ridge": ridge.main, "throughput": throughput.main}
 
 
 def main(argv: list[str] | None = None) -> int:
