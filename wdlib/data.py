@@ -19,15 +19,13 @@ the Debian package to install and the canonical URL to download from.
 
 The loaders return in-memory tensors, ready for :func:`wdlib.train.fit`:
 
-========================  ==============================================  =====================
-loader                    returns                                         sizes
-========================  ==============================================  =====================
-:func:`load_fashion_mnist`  float images ``(N, 1, 28, 28)`` in [0, 1], labels  60,000 / 10,000
-:func:`load_cifar10`      float images ``(N, 3, 32, 32)`` in [0, 1], labels  50,000 / 10,000
-:func:`load_mr`           texts, labels (1 = positive)                    5,331 + 5,331
-:func:`load_sst2`         texts, labels (1 = positive)                    67,349 / 872 / 1,821
-:func:`load_tinyshakespeare`  the text                                    1,115,394 characters
-========================  ==============================================  =====================
+- :func:`load_fashion_mnist`: float images ``(N, 1, 28, 28)`` in [0, 1] and
+  labels; 60,000 / 10,000.
+- :func:`load_cifar10`: float images ``(N, 3, 32, 32)`` in [0, 1] and labels;
+  50,000 / 10,000.
+- :func:`load_mr`: texts and labels (1 = positive); 5,331 + 5,331.
+- :func:`load_sst2`: texts and labels (1 = positive); 67,349 / 872 / 1,821.
+- :func:`load_tinyshakespeare`: the text; 1,115,394 characters.
 
 Text becomes tensors through :func:`tokenize` (Kim's ``clean_str``),
 :class:`Vocab` and :func:`pad_sequences`; subsets, splits and folds come from
@@ -50,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "CIFAR10_URL",
     "FASHION_MNIST_CLASSES",
     "FILES",
     "PROSTATE_FEATURES",
@@ -342,6 +341,7 @@ def fashion_mnist_torchvision(root: str | Path, split: str = "train", *, transfo
                                  transform=transform or transforms.ToTensor(), download=False)  # fmt: skip
 
 
+#: Where torchvision downloads CIFAR-10 from.
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from . import data
 from .models import build_model
@@ -39,7 +40,7 @@ VISION_DEFAULTS = {
 _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
 
 
-def vision_run(config: Mapping) -> tuple[dict, pd.DataFrame]:  # noqa: F821
+def vision_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     """Train a small CNN on a stratified Fashion-MNIST subset; one sweep run.
 
     ``config`` holds ``seed`` (initialization, batch order) and any of

@@ -50,10 +50,11 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["IncompatibleStoreError", "Store", "expand", "grid", "provenance", "run_key", "run_sweep"]
+__all__ = ["PROVENANCE", "IncompatibleStoreError", "Store", "expand", "grid", "provenance", "run_key", "run_sweep"]
 
 STORE_FORMAT = "wdlib.sweep"
 STORE_VERSION = 1
+#: Provenance columns of every run-table row.
 PROVENANCE = ("wdlib_version", "torch_version", "python_version", "git_commit", "machine", "threads",
               "wall_seconds", "finished_at")  # fmt: skip
 
