@@ -427,7 +427,7 @@ _KIM_RULES = [(re.compile(p), r) for p, r in [
 
 
 def tokenize(text: str, *, lower: bool = True) -> list[str]:
-    """Kim's (2014) ``clean_str``: keep letters, digits and ``(),!?'`` `, split clitics and punctuation.
+    """Kim's (2014) ``clean_str``: keep letters, digits, brackets, commas, ``!``, ``?``, quotes; split clitics.
 
     Kim's code writes ``"\\("`` for a bracket token (a regex escape left in the
     replacement); here it is ``"("``.
