@@ -55,6 +55,13 @@ def _check_number(value, name: str, *, low: float = 0.0, low_ok: bool = True, hi
     return v
 
 
+def _check_int(value, name: str, low: int = 1) -> int:
+    """``value`` if it is an int (not a bool) ``>= low``, else a ``ValueError`` naming it."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return value
+
+
 def _check_rate(value, name: str) -> float:
     return _check_number(value, name)
 

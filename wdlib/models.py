@@ -17,13 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .decay import _check_int
+
 __all__ = ["MODELS", "CharTransformer", "SmallCNN", "TextCNN", "build_model"]
-
-
-def _positive_int(value, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 def _probability(value, name: str) -> float:
@@ -47,9 +43,9 @@ class SmallCNN(nn.Module):
     def __init__(self, *, batchnorm: bool = False, channels: tuple[int, int] = (32, 64), hidden: int = 128,
                  num_classes: int = 10, in_channels: int = 1, image_size: int = 28, dropout: float = 0.0):  # fmt: skip
         super().__init__()
-        c1, c2 = (_positive_int(c, "channels") for c in channels)
-        hidden, num_classes = _positive_int(hidden, "hidden"), _positive_int(num_classes, "num_classes")
-        in_channels, image_size = _positive_int(in_channels, "in_channels"), _positive_int(image_size, "image_size")
+        c1, c2 = (_check_int(c, "channels") for c in channels)
+        hidden, num_classes = _check_int(hidden, "hidden"), _check_int(num_classes, "num_classes")
+        in_channels, image_size = _check_int(in_channels, "in_channels"), _check_int(image_size, "image_size")
         if image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 (two 2×2 poolings), got {image_size}")
         bias = not batchnorm
@@ -88,11 +84,11 @@ class TextCNN(nn.Module):
                  widths: tuple[int, ...] = (3, 4, 5), maps: int = 100, dropout: float = 0.5,
                  padding_idx: int | None = 0):  # fmt: skip
         super().__init__()
-        vocab_size, embed_dim = _positive_int(vocab_size, "vocab_size"), _positive_int(embed_dim, "embed_dim")
-        maps, num_classes = _positive_int(maps, "maps"), _positive_int(num_classes, "num_classes")
+        vocab_size, embed_dim = _check_int(vocab_size, "vocab_size"), _check_int(embed_dim, "embed_dim")
+        maps, num_classes = _check_int(maps, "maps"), _check_int(num_classes, "num_classes")
         if not widths:
             raise ValueError("widths must name at least one filter width")
-        self.widths = tuple(_positive_int(w, "filter width") for w in widths)
+        self.widths = tuple(_check_int(w, "filter width") for w in widths)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         with torch.no_grad():
             self.embedding.weight.uniform_(-0.25, 0.25)
@@ -147,8 +143,8 @@ class CharTransformer(nn.Module):
     def __init__(self, vocab_size: int, *, block_size: int = 64, n_layer: int = 4, n_head: int = 4,
                  n_embd: int = 128, dropout: float = 0.0, tie_weights: bool = True):  # fmt: skip
         super().__init__()
-        vocab_size, block_size = _positive_int(vocab_size, "vocab_size"), _positive_int(block_size, "block_size")
-        n_layer, n_head, n_embd = (_positive_int(v, k) for k, v in
+        vocab_size, block_size = _check_int(vocab_size, "vocab_size"), _check_int(block_size, "block_size")
+        n_layer, n_head, n_embd = (_check_int(v, k) for k, v in
                                    (("n_layer", n_layer), ("n_head", n_head), ("n_embd", n_embd)))  # fmt: skip
         if n_embd % n_head:
             raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .decay import _check_number, _check_patterns
+from .decay import _check_int, _check_number, _check_patterns
 
 __all__ = ["NormTracker", "angle", "equilibrium_angular_update"]
 
@@ -78,8 +78,7 @@ class NormTracker:
     def __init__(self, model: nn.Module, patterns: Sequence[str] = ("*",), *, optimizer=None, every: int = 1):
         named = dict(model.named_parameters())
         _check_patterns(patterns, list(named), "patterns")
-        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
-            raise ValueError(f"every must be an integer >= 1, got {every!r}")
+        _check_int(every, "every")
         self.params = {n: p for n, p in named.items() if any(fnmatch.fnmatchcase(n, pat) for pat in patterns)}
         self.optimizer, self.every = optimizer, every
         self._groups: dict[str, dict] = {}

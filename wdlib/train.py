@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .decay import _check_number, max_norm_, param_groups
+from .decay import _check_int, _check_number, max_norm_, param_groups
 from .optim import SGDW
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer"]
@@ -104,12 +104,6 @@ def _check_schedule(schedule, warmup, total) -> None:
                          "or pass a callable step -> factor")
     if not isinstance(warmup, int) or not 0 <= warmup <= total:
         raise ValueError(f"warmup must be an integer in [0, {total}] (the number of steps), got {warmup!r}")
-
-
-def _check_int(value, name: str, low: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
 
 
 class _Stepper:

@@ -53,16 +53,20 @@ __all__ = ["main", "run_text", "run_vision"]
 _LR, _WD = 0.05, 5e-4
 
 
-def _bare(x, y, bs, batchnorm):
+def _train_on(batches, batchnorm):
+    """Seconds for forward/backward/step over ``batches`` (pre-made tensors or a DataLoader), nothing else."""
     model = build_model("small_cnn", seed=0, batchnorm=batchnorm)
     opt = make_optimizer(model, "sgd", lr=_LR, weight_decay=_WD)
-    batches = [(x[i: i + bs], y[i: i + bs]) for i in range(0, len(x), bs)]
     start = time.perf_counter()
     for xb, yb in batches:
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(model(xb), yb).backward()
         opt.step()
     return time.perf_counter() - start
+
+
+def _bare(x, y, bs, batchnorm):
+    return _train_on([(x[i: i + bs], y[i: i + bs]) for i in range(0, len(x), bs)], batchnorm)
 
 
 def _fit(x, y, bs, batchnorm):
@@ -74,15 +78,7 @@ def _fit(x, y, bs, batchnorm):
 
 
 def _dataloader(dataset, bs, batchnorm):
-    model = build_model("small_cnn", seed=0, batchnorm=batchnorm)
-    opt = make_optimizer(model, "sgd", lr=_LR, weight_decay=_WD)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=bs, shuffle=True)
-    start = time.perf_counter()
-    for xb, yb in loader:
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(xb), yb).backward()
-        opt.step()
-    return time.perf_counter() - start
+    return _train_on(torch.utils.data.DataLoader(dataset, batch_size=bs, shuffle=True), batchnorm)
 
 
 def _stacked(x, y, bs, batchnorm, k):
