@@ -423,42 +423,106 @@ def _executor(spec: str):
     raise ValueError(f"unknown executor {spec!r}; use serial, processes:N, dask:ADDRESS or dask-local:N")
 
 
+def _rerun(spec, store: Store, key: str) -> int:
+    """Execute one stored run again, on its recorded thread count, and compare every metric bit for bit."""
+    runs = store.runs()
+    if runs.empty or key not in set(runs["key"]):
+        raise SystemExit(f"no run {key!r} in {store.path}; its keys are in the 'key' column of {store.runs_path}")
+    row = runs.set_index("key").loc[key]
+    config = json.loads(row["config"])
+    metrics, _, prov = _execute(spec.fn, config, int(row["threads"]))
+    same = True
+    for name, value in _as_numbers(metrics).items():
+        stored = row[name]
+        equal = value == stored or (isinstance(value, float) and math.isnan(value) and math.isnan(stored))
+        same &= bool(equal)
+        print(f"{name:>16}  stored {float(stored)!r:<24} now {value!r:<24} {'identical' if equal else 'DIFFERS'}")
+    print(f"{'identical' if same else 'DIFFERENT'}: run {key} ({prov['wall_seconds']:.1f} s on {int(row['threads'])} "
+          f"threads; stored by torch {row['torch_version']}, now {prov['torch_version']})")
+    return 0 if same else 1
+
+
+def _write_chapter_metadata(folder: Path, record: dict) -> None:
+    """Append this invocation to ``metadata.json`` of a chapter's results folder."""
+    path = folder / "metadata.json"
+    meta = json.loads(path.read_text()) if path.is_file() else {}
+    sessions = meta.get("sessions", [])
+    sessions.append(record)
+    meta.update({"command": record["command"], "sweeps": record["sweeps"], "sessions": sessions,
+                 "wall_seconds_total": sum(s["wall_seconds"] for s in sessions)})  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .experiments import SWEEPS
+    from .experiments import CHAPTER_SWEEPS, SWEEPS, results_folder
 
     parser = argparse.ArgumentParser(prog="python -m wdlib.sweep", description="Run a named sweep (resumable).")
-    parser.add_argument("name", help=f"one of: {', '.join(SWEEPS)}")
+    parser.add_argument("name", help=f"a sweep ({', '.join(SWEEPS)}) or a chapter's sweeps ({', '.join(CHAPTER_SWEEPS)})")
     parser.add_argument("--profile", default="quick", help="size of the sweep (each sweep lists its profiles)")
-    parser.add_argument("--store", help="results folder (default: runs/<name>-<profile>)")
+    parser.add_argument("--store", help="results folder (default: data/results/... for a full profile with "
+                                        "committed results, else runs/<name>-<profile>)")
     parser.add_argument("--format", default="csv", choices=["csv", "parquet"])
     parser.add_argument("--executor", default="serial", help="serial, processes:N, dask:ADDRESS or dask-local:N")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per run (default: CPUs ÷ parallel workers; equal bits need equal threads)")
+    parser.add_argument("--rerun", metavar="KEY", help="execute one stored run again and compare its metrics bit for bit")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     args = parser.parse_args(argv)
-    if args.name not in SWEEPS:
-        parser.error(f"unknown sweep {args.name!r}; choose one of {', '.join(SWEEPS)}")
-    spec = SWEEPS[args.name]
-    if args.profile not in spec.profiles:
-        parser.error(f"sweep {args.name!r} has no profile {args.profile!r}; choose one of {', '.join(spec.profiles)}")
+    chapter = args.name in CHAPTER_SWEEPS
+    if args.name not in SWEEPS and not chapter:
+        parser.error(f"unknown sweep {args.name!r}; choose one of {', '.join([*SWEEPS, *CHAPTER_SWEEPS])}")
+    names = CHAPTER_SWEEPS[args.name] if chapter else [args.name]
+    for name in names:
+        if args.profile not in SWEEPS[name].profiles:
+            parser.error(f"sweep {name!r} has no profile {args.profile!r}; choose one of "
+                         f"{', '.join(SWEEPS[name].profiles)}")
+    if chapter and args.store:
+        parser.error("--store names one sweep's folder; run the chapter's sweeps one by one to choose folders")
+
+    def store_for(name: str) -> Store:
+        spec = SWEEPS[name]
+        if args.store:
+            path = Path(args.store)
+        elif args.profile == "full" and spec.results:
+            path = results_folder(name)
+        else:
+            path = Path("runs") / f"{name}-{args.profile}"
+        return Store(path, sweep=f"{name}:{args.profile}", fmt=args.format)
+
+    if args.rerun:
+        if chapter:
+            parser.error("--rerun needs one sweep's name, not a chapter's")
+        return _rerun(SWEEPS[args.name], store_for(args.name), args.rerun)
     try:
         executor, close = _executor(args.executor)
     except ValueError as exc:
         parser.error(str(exc))
-    store = Store(args.store or Path("runs") / f"{args.name}-{args.profile}", sweep=f"{args.name}:{args.profile}",
-                  fmt=args.format)  # fmt: skip
     if args.threads is None:
         args.threads = max(1, (os.cpu_count() or 1) // _workers(args.executor))
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
-    configs = spec.configs(args.profile)
-    before = len(store.finished())
+    started, start = datetime.now(timezone.utc).isoformat(timespec="seconds"), time.perf_counter()
+    counts = {}
     try:
-        runs = run_sweep(spec.fn, configs, store, executor=executor, threads=args.threads, progress=args.progress)
+        for name in names:
+            store = store_for(name)
+            before = len(store.finished())
+            runs = run_sweep(SWEEPS[name].fn, SWEEPS[name].configs(args.profile), store, executor=executor,
+                             threads=args.threads, progress=args.progress)  # fmt: skip
+            counts[name] = {"runs": len(runs), "new": len(runs) - before, "store": str(store.path),
+                            "description": SWEEPS[name].description}  # fmt: skip
+            print(f"{name} ({args.profile}): {len(runs)} runs in {store.path} ({len(runs) - before} new, "
+                  f"{before} already there)", flush=True)
     finally:
         close()
-    print(f"{args.name} ({args.profile}): {len(runs)} runs in {store.path} ({len(runs) - before} new, "
-          f"{before} already there)")
+    if chapter and args.profile == "full":
+        command = f"python -m wdlib.sweep {args.name} --profile full --executor {args.executor} --threads {args.threads}"
+        _write_chapter_metadata(results_folder(names[0]).parent, {
+            "command": command, "sweeps": counts, "started_at": started,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - start, 1), **provenance(), "threads": args.threads,
+            "executor": args.executor})  # fmt: skip
     return 0
 
 
