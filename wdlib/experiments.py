@@ -44,14 +44,14 @@ VISION_DEFAULTS = {
 _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
 
 
-def _vision_setup(config: Mapping, extra: Mapping = {}):
+def _vision_setup(config: Mapping, who: str, extra: Mapping | None = None):
     """Validate a vision configuration; return it completed, the model, its optimizer and the data."""
-    known = {**VISION_DEFAULTS, **extra}
+    known = {**VISION_DEFAULTS, **(extra or {})}
     unknown = set(config) - set(known) - {"seed"}
     if unknown:
-        raise ValueError(f"unknown keys {sorted(unknown)} for this run function; known: seed, {', '.join(known)}")
+        raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(known)}")
     if "seed" not in config:
-        raise ValueError("a vision run configuration needs a 'seed'")
+        raise ValueError(f"a {who} configuration needs a 'seed'")
     c = {**known, **config}
     if c["decay"] not in _DECAY_RULES:
         raise ValueError(f"unknown decay rule {c['decay']!r}; choose one of {', '.join(map(repr, _DECAY_RULES))}")
@@ -100,7 +100,7 @@ def vision_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     ``gap_acc`` = train − test accuracy, ``best_test_acc`` over the evaluated
     epochs, ``weight_norm``: the norm of all weight matrices and kernels) and the history.
     """
-    c, model, opt, train, test = _vision_setup(config)
+    c, model, opt, train, test = _vision_setup(config, "vision_run")
     history = _fit(c, model, opt, train, test)
     return _final_metrics(history, model), history
 
@@ -116,7 +116,7 @@ def vision_norms_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     ``lr``, ``effective_lr``) with ``epoch`` rows of the test accuracy left
     out: read them from the metrics.
     """
-    c, model, opt, train, test = _vision_setup(config, {"track_every": 1})
+    c, model, opt, train, test = _vision_setup(config, "vision_norms_run", {"track_every": 1})
     names = model.scale_invariant or [n for n, p in model.named_parameters() if p.dim() >= 2]
     tracker = NormTracker(model, names, optimizer=opt, every=_check_int(c["track_every"], "track_every"))
     tracker.record(0)
