@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := dataset-fashion-mnist chromium
 SHARED_DATASETS := $(firstword $(wildcard $(CURDIR)/../shared/datasets /work/shared/datasets))
 export WDLIB_DATA_PATH ?= $(SHARED_DATASETS)
 
-.PHONY: setup system book book-quick test test-fast lock clean
+.PHONY: setup system book book-quick test test-fast lock clean results-05
 
 setup: system $(STAMP) _vendor/_static/mathjax/VERSION
 
@@ -45,6 +45,10 @@ book: setup
 
 book-quick: setup
 	$(PY) -m wdlib.book build --profile quick
+
+# Recompute chapter 5's committed results (data/results/05_vision/; about 35 min on 2 cores; resumable).
+results-05: setup
+	$(PY) -m wdlib.sweep 05_vision --profile full --executor processes:2 --threads 1
 
 test: setup
 	$(PY) -m pytest

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from .sweep import Store, expand, grid, run_key, run_sweep
 from .tracking import NormTracker
 from .train import fit, make_optimizer
 
-__all__ = ["CHAPTER_SWEEPS", "SWEEPS", "VISION_DEFAULTS", "SweepSpec", "load_results", "results_folder", "vision_norms_run",
+__all__ = ["CHAPTER_SWEEPS", "SWEEPS", "VISION_DEFAULTS", "SweepSpec", "load_results", "project_root", "results_folder", "vision_norms_run",
            "vision_run"]
 
 
@@ -275,12 +276,26 @@ SWEEPS: dict[str, SweepSpec] = {s.name: s for s in _SWEEP_LIST}
 CHAPTER_SWEEPS: dict[str, list[str]] = {"05_vision": ["fmnist-optimizers", "fmnist-bn", "fmnist-size"]}
 
 
-def results_folder(name: str, root: str | Path = ".") -> Path:
+def project_root(start: str | Path | None = None) -> Path:
+    """The repository root (the folder holding ``data/results`` and ``pyproject.toml``).
+
+    Searched upwards from ``start`` (default: the working directory, where
+    papermill runs a chapter), then from this package's folder; the working
+    directory if neither finds one.
+    """
+    for origin in (Path(start or Path.cwd()).resolve(), Path(__file__).resolve().parent):
+        for folder in (origin, *origin.parents):
+            if (folder / "data" / "results").is_dir() and (folder / "pyproject.toml").is_file():
+                return folder
+    return Path.cwd()
+
+
+def results_folder(name: str, root: str | Path | None = None) -> Path:
     """``<root>/data/results/<folder>``: where sweep ``name``'s committed full profile lives."""
     spec = _spec(name)
     if spec.results is None:
         raise ValueError(f"sweep {name!r} has no committed results folder")
-    return Path(root) / "data" / "results" / spec.results
+    return Path(root or project_root()) / "data" / "results" / spec.results
 
 
 def _spec(name: str) -> SweepSpec:
@@ -290,16 +305,19 @@ def _spec(name: str) -> SweepSpec:
 
 
 def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: Mapping | None = None,
-                 recompute: bool = False, root: str | Path = ".", store: str | Path | None = None, executor=None,
-                 threads: int | None = None, progress: bool | None = False) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+                 recompute: bool = False, root: str | Path | None = None, store: str | Path | None = None,
+                 executor=None, threads: int | None = None, progress: bool | None = False,
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """The run table and histories of a named sweep's profile, loaded or computed.
 
     The ``full`` profile is read from its committed folder (:func:`results_folder`)
-    unless ``recompute``; every other profile, and ``full`` with ``recompute=True``,
-    runs (resumably) into ``store``, by default ``<root>/runs/<name>-<profile>``,
-    so a recomputation never touches the committed files.  ``seed`` and
-    ``overrides`` change the configurations as :meth:`SweepSpec.configs` says;
-    committed results exist for ``seed=0`` and no overrides only.
+    unless ``recompute``.  ``full`` with ``recompute=True`` runs (resumably) into
+    ``store``, by default ``<root>/runs/<name>-full``, so a recomputation never
+    touches the committed files; every other profile runs into ``store`` or, by
+    default, a fresh temporary folder, so that it always exercises the code.
+    ``seed`` and ``overrides`` change the configurations as
+    :meth:`SweepSpec.configs` says; committed results exist for ``seed=0`` and
+    no overrides only.
 
     Returns ``(runs, history)``: one row per configuration in the profile's
     order, and those runs' histories.
@@ -308,20 +326,22 @@ def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: 
     configs = spec.configs(profile, seed=seed, overrides=overrides)
     keys = [run_key(c) for c in configs]
     sweep_name = f"{name}:{profile}"
-    if profile == "full" and not recompute:
-        folder = results_folder(name, root)
-        st = Store(folder, sweep=sweep_name)
-        missing = len(set(keys) - st.finished())
-        if missing:
-            held = len(st.finished())
-            raise FileNotFoundError(
-                f"{folder} holds {held} runs of sweep {name!r} but not {missing} of the {len(keys)} that these "
-                f"settings need (committed results cover seed=0 and the default sizes only). Recompute them with "
-                f"recompute=True (into runs/), or regenerate the folder with `{spec.command()}`.")
-    else:
-        st = Store(Path(store) if store is not None else Path(root) / "runs" / f"{name}-{profile}", sweep=sweep_name)
-        run_sweep(spec.fn, configs, st, executor=executor, threads=threads, progress=progress)
-    runs = st.runs().set_index("key").loc[keys].reset_index()
-    hist = st.history()
-    hist = hist[hist["key"].isin(set(keys))].reset_index(drop=True)
-    return runs, hist
+    root = Path(root) if root is not None else project_root()
+    with tempfile.TemporaryDirectory(prefix=f"wdlib-{name}-") as tmp:
+        if profile == "full" and not recompute and store is None:
+            folder = results_folder(name, root)
+            st = Store(folder, sweep=sweep_name)
+            missing = len(set(keys) - st.finished())
+            if missing:
+                raise FileNotFoundError(
+                    f"{folder} holds {len(st.finished())} runs of sweep {name!r} but not {missing} of the "
+                    f"{len(keys)} that these settings need (committed results cover seed=0 and the default sizes "
+                    f"only). Pass recompute=True to compute them into runs/, or regenerate the folder with "
+                    f"`{spec.command()}`.")
+        else:
+            default = root / "runs" / f"{name}-{profile}" if profile == "full" else Path(tmp)
+            st = Store(Path(store) if store is not None else default, sweep=sweep_name)
+            run_sweep(spec.fn, configs, st, executor=executor, threads=threads, progress=progress)
+        runs = st.runs().set_index("key").loc[keys].reset_index()
+        hist = st.history()
+    return runs, hist[hist["key"].isin(set(keys))].reset_index(drop=True)

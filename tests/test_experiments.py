@@ -1,0 +1,139 @@
+"""wdlib.experiments: sweep profiles as blocks, loading or computing results, the norms run, and --rerun."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from wdlib import experiments, sweep
+from wdlib.experiments import SWEEPS, SweepSpec
+
+from .test_sweep import ROOT, _fmnist
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "wdlib.sweep", *args], cwd=ROOT, env=env, capture_output=True, check=False,
+                          text=True, timeout=300)  # fmt: skip
+
+SPEC = SweepSpec("toy", "tests.test_sweep:toy", "a toy", {
+    "one": ({"a": 1.0, "b": 2}, sweep.grid(a=[1.0, 2.0]), [0, 1]),
+    "blocks": [({"a": 1.0, "b": 2}, sweep.grid(a=[1.0, 2.0]), [0]),
+               ({"a": 1.0, "b": 2}, sweep.grid(a=[2.0, 3.0]), [0, 1])],
+})  # fmt: skip
+
+
+def test_profile_blocks_are_expanded_in_order_each_configuration_once():
+    configs = SPEC.configs("blocks")
+    assert [(c["a"], c["seed"]) for c in configs] == [(1.0, 0), (2.0, 0), (2.0, 1), (3.0, 0), (3.0, 1)]
+    assert len({sweep.run_key(c) for c in configs}) == len(configs)
+    assert len(SPEC.configs("one")) == 4
+
+
+def test_seed_offset_and_overrides_change_the_configurations():
+    shifted = SPEC.configs("one", seed=10)
+    assert sorted({c["seed"] for c in shifted}) == [10, 11]
+    over = SPEC.configs("one", overrides={"b": 5, "a": 9.0})
+    assert {c["b"] for c in over} == {5} and {c["a"] for c in over} == {1.0, 2.0}  # points keep their values
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"overrides": {"n_trian": 5}}, r"no setting \['n_trian'\] to override"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"seed": 1.5}, "seed must be an integer >= 0"),
+])  # fmt: skip
+def test_bad_seed_or_override_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SPEC.configs("one", **kwargs)
+
+
+def test_unknown_profile_and_sweep_are_refused():
+    with pytest.raises(ValueError, match="no profile 'huge'; choose one of one, blocks"):
+        SPEC.configs("huge")
+    with pytest.raises(ValueError, match="unknown sweep 'fmnist-lamda'"):
+        experiments.load_results("fmnist-lamda", "smoke")
+
+
+def test_chapter_sweeps_have_every_profile_and_a_results_folder():
+    for chapter, names in experiments.CHAPTER_SWEEPS.items():
+        for name in names:
+            spec = SWEEPS[name]
+            assert set(spec.profiles) == {"smoke", "quick", "full"}
+            assert spec.results.startswith(f"{chapter}/")
+            assert spec.command() == f"python -m wdlib.sweep {name} --profile full"
+            # the quick profile is a small version: fewer runs than the full one
+            assert len(spec.configs("smoke")) <= len(spec.configs("quick")) < len(spec.configs("full"))
+
+
+def test_full_profile_without_committed_results_says_how_to_make_them(tmp_path):
+    (tmp_path / "data" / "results").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"python -m wdlib.sweep fmnist-bn --profile full.*"
+                       ) as err:  # fmt: skip
+        experiments.load_results("fmnist-bn", "full", root=tmp_path)
+    assert "recompute=True" in str(err.value) and "holds 0 runs" in str(err.value)
+
+
+def test_project_root_is_found_from_a_subfolder(tmp_path):
+    (tmp_path / "data" / "results").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    deep = tmp_path / "_build" / "staging" / "chapters"
+    deep.mkdir(parents=True)
+    assert experiments.project_root(deep) == tmp_path
+
+
+def test_smoke_profile_is_computed_in_a_fresh_folder_or_resumed_in_a_given_one(tmp_path):
+    _fmnist()
+    runs, hist = experiments.load_results("fmnist-bn", "smoke", root=tmp_path)
+    assert len(runs) == len(SWEEPS["fmnist-bn"].configs("smoke"))
+    assert not (tmp_path / "runs").exists()  # a temporary folder, gone
+    assert set(hist["key"]) == set(runs["key"])
+    st = tmp_path / "store"
+    a, _ = experiments.load_results("fmnist-size", "smoke", store=st)
+    b, _ = experiments.load_results("fmnist-size", "smoke", store=st)  # resumed: nothing recomputed
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a.drop(columns=list(sweep.PROVENANCE)),
+                                  experiments.load_results("fmnist-size", "smoke")[0]
+                                  .drop(columns=list(sweep.PROVENANCE)), check_exact=True)  # fmt: skip
+
+
+def test_vision_norms_run_tracks_the_scale_invariant_weights_every_step():
+    _fmnist()
+    config = {"seed": 0, "batchnorm": True, "n_train": 100, "n_test": 50, "epochs": 2, "batch_size": 25,
+              "weight_decay": 1e-2, "lr": 0.05}  # fmt: skip
+    metrics, track = experiments.vision_norms_run(config)
+    assert set(track["name"]) == {"conv1.weight", "conv2.weight", "fc1.weight"}
+    assert sorted(set(track["step"])) == list(range(9))  # step 0, then 2 epochs × 4 batches
+    assert track.loc[track["step"] == 0, "angular_update"].isna().all()
+    assert (track.loc[track["step"] > 0, "angular_update"] > 0).all()
+    assert metrics["test_acc"] == experiments.vision_run({k: v for k, v in config.items()})[0]["test_acc"]
+    with pytest.raises(ValueError, match=r"unknown vision_norms_run keys \['track_evry'\]"):
+        experiments.vision_norms_run({**config, "track_evry": 2})
+
+
+def test_rerun_reports_identical_and_catches_a_changed_number(tmp_path):
+    _fmnist()
+    store = tmp_path / "bn"
+    assert _cli("fmnist-bn", "--profile", "smoke", "--store", str(store)).returncode == 0
+    runs = pd.read_csv(store / "runs.csv")
+    key = runs["key"].iloc[0]
+    out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", key)
+    assert out.returncode == 0 and f"identical: run {key}" in out.stdout
+    runs.loc[0, "test_acc"] += 1e-12
+    runs.to_csv(store / "runs.csv", index=False)
+    out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", key)
+    assert out.returncode == 1 and "test_acc" in out.stdout and "DIFFERS" in out.stdout
+    out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", "nosuchkey")
+    assert out.returncode != 0 and "no run 'nosuchkey'" in out.stderr
+
+
+def test_chapter_metadata_records_every_invocation(tmp_path):
+    rec = {"command": "python -m wdlib.sweep 05_vision --profile full", "sweeps": {"x": {"runs": 3}},
+           "wall_seconds": 10.0}  # fmt: skip
+    sweep._write_chapter_metadata(tmp_path, rec)
+    sweep._write_chapter_metadata(tmp_path, {**rec, "wall_seconds": 5.5})
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    assert meta["wall_seconds_total"] == 15.5 and len(meta["sessions"]) == 2
+    assert meta["command"] == rec["command"]
