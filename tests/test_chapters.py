@@ -61,7 +61,7 @@ def test_every_toc_chapter_executed_and_timed(built_book):
 
 def test_book_has_every_page(built_book):
     html = built_book.html_dir
-    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/api.html", "bibliography.html"]:
+    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
     api = (html / "chapters/api.html").read_text()
     assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
@@ -155,3 +155,60 @@ def test_chapter_4_l2_parameter_reaches_the_keras_network(built_book, tmp_path):
     a, b = glued(staged(built_book, "04_conventions")), glued(changed)
     assert float(b["keras_exact_gap"]) < 1e-6  # still exact
     assert float(b["cmp_adam_norm"]) > float(a["cmp_adam_norm"])  # a weaker penalty leaves larger kernels
+
+
+CH5 = ROOT / "chapters" / "05_vision.ipynb"
+
+
+def test_chapter_5_quick_profile_trains_live_and_is_clean(built_book):
+    from wdlib.experiments import CHAPTER_SWEEPS, SWEEPS
+
+    _, v = clean_outputs(built_book, "05_vision", min_images=6)
+    assert int(v["n_train"]) == 500 and int(v["n_test"]) == 2000  # the quick profile's own sizes
+    assert int(v["n_runs"]) == sum(len(SWEEPS[n].configs("quick")) for n in CHAPTER_SWEEPS["05_vision"])
+    assert 0.1 < float(v["acc0"]) <= 1 and float(v["loss0"]) > 0
+    assert float(v["norm_growth0"]) > 1  # scale-invariant weights grow without decay (updates are orthogonal)
+
+
+def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
+    """The default (full) profile loads data/results/05_vision/ without training, and its glued numbers are the
+    committed rows' numbers; the claims its prose makes about them hold."""
+    import pandas as pd
+
+    from wdlib.experiments import CHAPTER_SWEEPS, results_folder
+
+    out = tmp_path / "ch5.ipynb"
+    book.execute_chapter(CH5, out, parameters={}, timeout=600)
+    v = glued(out)
+    runs = {n: pd.read_csv(results_folder(n) / "runs.csv") for n in CHAPTER_SWEEPS["05_vision"]}
+    assert int(v["n_runs"]) == sum(len(r) for r in runs.values())
+    size = runs["fmnist-size"]
+    assert float(v["full_best_acc"]) == size.loc[size["n_train"] == 60000, "test_acc"].max()
+    opt = runs["fmnist-optimizers"]
+    sgd0 = opt[(opt["optimizer"] == "sgd") & (opt["lr"] == float(v["sgd_lr"])) & (opt["weight_decay"] == 0)]
+    assert len(sgd0) == 3 and float(v["acc0"]) == sgd0["test_acc"].mean()
+    # what the prose says about the full profile
+    assert float(v["loss_best"]) < 0.9 * float(v["loss0"])  # decay lowers the test loss clearly ...
+    assert float(v["gap_at_loss_best"]) < float(v["gap0"])  # ... and the accuracy gap
+    assert float(v["acc_collapse"]) < float(v["acc0"]) - 0.05  # the largest λ underfits
+    assert float(v["norm_growth0"]) > 1 > float(v["norm_shrink_big"])
+    assert 0.5 < float(v["ratio_big_min"]) <= float(v["ratio_big_max"]) < 2  # near the rotational equilibrium
+    assert float(v["full_best_acc"]) > 0.87  # an ordinary small CNN on all 60,000 images
+    assert 0 < float(v["full_wall_min"]) < 60  # the full profile finishes within the hour
+
+
+def test_a_committed_chapter_5_row_reruns_to_the_same_bits():
+    """The command in a row's metadata re-runs it on this machine to identical metrics (the cheapest row)."""
+    import pandas as pd
+
+    from wdlib.experiments import CHAPTER_SWEEPS, results_folder
+
+    rows = []
+    for name in CHAPTER_SWEEPS["05_vision"]:
+        r = pd.read_csv(results_folder(name) / "runs.csv")
+        rows += [(w, name, k) for w, k in zip(r["wall_seconds"], r["key"])]
+    _, name, key = min(rows)
+    out = subprocess.run([sys.executable, "-m", "wdlib.sweep", name, "--profile", "full", "--rerun", key], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"identical: run {key}" in out.stdout

@@ -60,3 +60,26 @@ def test_missing_columns_are_named():
         plotting.heatmap(pd.DataFrame({"weight_decay": [0.1], "test_acc": [0.5]}))
     with pytest.raises(ValueError, match="no '\\*_acc' column"):
         plotting.training_curves(pd.DataFrame({"epoch": [1], "train_loss": [1.0]}), "acc")
+
+
+def test_range_band_spans_the_seeds_and_bad_band_is_refused(runs):
+    d = runs[(runs.lr == 0.1) & (runs.optimizer == "adam")]
+    ax = plotting.lambda_curve(d, band="range")
+    verts = ax.collections[0].get_paths()[0].vertices
+    s = plotting.seed_summary(d, "weight_decay", "test_acc")
+    s = s[s.weight_decay > 0]
+    assert np.isclose(verts[:, 1].min(), s["min"].min()) and np.isclose(verts[:, 1].max(), s["max"].max())
+    with pytest.raises(ValueError, match="band must be 't' or 'range'"):
+        plotting.lambda_curve(d, band="sd")
+    plt.close("all")
+
+
+def test_heatmap_clips_colours_and_picks_readable_ink(runs):
+    d = runs[runs.optimizer == "adamw"]
+    means = d.groupby(["weight_decay", "lr"])["test_acc"].mean()
+    lo, hi = float(means.min()) + 0.001, float(means.max()) - 0.001  # both ends saturate
+    ax = plotting.heatmap(d, vmin=lo, vmax=hi, cmap="viridis")
+    assert ax.images[0].get_clim() == (lo, hi)
+    inks = {t.get_text(): t.get_color() for t in ax.texts}
+    assert inks[f"{means.min():.3f}"] == "white" and inks[f"{means.max():.3f}"] == "black"  # dark and light ends
+    plt.close("all")

@@ -125,9 +125,6 @@ def vision_norms_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     return _final_metrics(history, model), tracker.to_frame()
 
 
-Part = tuple  # (base, points, seeds): one block of a profile, expanded by :func:`wdlib.sweep.expand`
-
-
 @dataclass(frozen=True)
 class SweepSpec:
     """A named sweep: a run function (``"module:function"``) and its profiles.
@@ -142,7 +139,7 @@ class SweepSpec:
     name: str
     fn: str
     description: str
-    profiles: Mapping[str, Part | Sequence[Part]] = field(default_factory=dict)
+    profiles: Mapping[str, tuple | Sequence[tuple]] = field(default_factory=dict)
     results: str | None = None
 
     def command(self, profile: str = "full") -> str:

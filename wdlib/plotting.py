@@ -45,7 +45,8 @@ def _need(df: pd.DataFrame, columns, what: str) -> None:
 
 
 def seed_summary(df: pd.DataFrame, x: str, y: str, *, by=(), confidence: float = 0.95) -> pd.DataFrame:
-    """Mean of ``y`` over seeds for each ``x`` (and ``by`` group), with ``n``, ``sem`` and a t-interval.
+    """Mean of ``y`` over seeds for each ``x`` (and ``by`` group), with ``n``, ``sem``, ``min``, ``max`` and a
+    t-interval (``low``, ``high``).
 
     >>> df = pd.DataFrame({"wd": [0, 0, 1, 1], "seed": [0, 1, 0, 1], "acc": [0.5, 1.0, 0.75, 0.75]})
     >>> seed_summary(df, "wd", "acc")[["wd", "mean", "n", "sem"]].values.tolist()
@@ -56,7 +57,7 @@ def seed_summary(df: pd.DataFrame, x: str, y: str, *, by=(), confidence: float =
     by = [by] if isinstance(by, str) else list(by)
     _need(df, [x, y, *by], "seed_summary")
     g = df.groupby([*by, x])[y]
-    out = g.agg(mean="mean", std="std", n="count").reset_index()
+    out = g.agg(mean="mean", std="std", n="count", min="min", max="max").reset_index()
     out["sem"] = out["std"] / np.sqrt(out["n"])
     t = np.array([stats.t.ppf(0.5 + confidence / 2, n - 1) if n > 1 else math.nan for n in out["n"]])
     out["low"], out["high"] = out["mean"] - t * out["sem"], out["mean"] + t * out["sem"]
@@ -64,20 +65,26 @@ def seed_summary(df: pd.DataFrame, x: str, y: str, *, by=(), confidence: float =
 
 
 def lambda_curve(df: pd.DataFrame, y: str = "test_acc", *, x: str = "weight_decay", hue: str | None = None,
-                 ax=None, logx: bool = True, label: str | None = None, confidence: float = 0.95):  # fmt: skip
-    """``y`` against λ: the seed mean with a shaded t-interval, one line per ``hue`` value.
+                 ax=None, logx: bool = True, label: str | None = None, confidence: float = 0.95,
+                 band: str = "t"):  # fmt: skip
+    """``y`` against λ (or another ``x``): the seed mean with a shaded band, one line per ``hue`` value.
 
-    λ = 0 cannot sit on a log axis: it is drawn as a dotted horizontal line (the
-    unregularized baseline) instead.
+    ``band="t"`` shades the t-interval of the mean at ``confidence``;
+    ``band="range"`` the range over seeds (more readable with two seeds,
+    where the t-interval is ±12.7 standard errors).  λ = 0 cannot sit on a log
+    axis: it is drawn as a dotted horizontal line (the unregularized baseline) instead.
     """
+    if band not in ("t", "range"):
+        raise ValueError(f"band must be 't' or 'range', got {band!r}")
     ax = _axes(ax)
     groups = [(label, df)] if hue is None else [(f"{hue}={k}", d) for k, d in df.groupby(hue, sort=True)]
+    low, high = ("low", "high") if band == "t" else ("min", "max")
     for name, d in groups:
         s = seed_summary(d, x, y, confidence=confidence)
         zero = s[s[x] == 0]
         s = s[s[x] > 0] if logx else s
         (line,) = ax.plot(s[x], s["mean"], marker="o", ms=3.5, label=name)
-        ax.fill_between(s[x], s["low"], s["high"], color=line.get_color(), alpha=0.2, lw=0)
+        ax.fill_between(s[x], s[low], s[high], color=line.get_color(), alpha=0.2, lw=0)
         if logx and len(zero):
             ax.axhline(float(zero["mean"].iloc[0]), color=line.get_color(), ls=":", lw=1)
     if logx:
@@ -89,10 +96,14 @@ def lambda_curve(df: pd.DataFrame, y: str = "test_acc", *, x: str = "weight_deca
 
 
 def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str = "weight_decay", ax=None,
-            fmt: str = "{:.3f}", cmap: str | None = None, best: str = "max", colorbar: bool = True):  # fmt: skip
+            fmt: str = "{:.3f}", cmap: str | None = None, best: str = "max", colorbar: bool = True,
+            vmin: float | None = None, vmax: float | None = None):  # fmt: skip
     """Seed-mean ``value`` on the grid ``x`` × ``y`` (for example learning rate × λ), each cell annotated.
 
     The best cell (``best="max"`` or ``"min"``) is outlined.  Missing grid points are blank.
+    ``vmin``/``vmax`` clip the colour scale (a collapsed run at chance would
+    otherwise flatten every other cell into one colour); the annotations keep
+    the exact values, in black or white, whichever reads on the cell's colour.
     """
     from matplotlib.patches import Rectangle
 
@@ -101,16 +112,17 @@ def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str 
         raise ValueError(f"best must be 'max' or 'min', got {best!r}")
     ax = _axes(ax, figsize=(5.5, 4.2))
     table = df.groupby([y, x])[value].mean().unstack(x).sort_index(ascending=False)
-    im = ax.imshow(table.values, cmap=cmap, aspect="auto")
+    im = ax.imshow(table.values, cmap=cmap, aspect="auto", vmin=vmin, vmax=vmax)
     ax.set_xticks(range(table.shape[1]), [f"{v:g}" for v in table.columns])
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
     ax.set(xlabel=x, ylabel=y)
     ax.grid(False)
     finite = table.values[np.isfinite(table.values)]
-    mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
     for (i, j), v in np.ndenumerate(table.values):
         if np.isfinite(v):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color="white" if v < mid else "black")
+            r, g, b, _ = im.cmap(im.norm(v))
+            ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"  # luma of the cell's colour
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color=ink)
     if finite.size:
         i, j = np.unravel_index(np.nanargmax(table.values) if best == "max" else np.nanargmin(table.values),
                                 table.shape)  # fmt: skip

@@ -342,7 +342,8 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
         From :func:`expand`; each must hold ``seed``.
     store : Store
     executor : concurrent.futures-style executor, optional
-        ``None`` runs serially in this process.  Finished runs are written as
+        ``None`` runs serially in this process.  Not a ``ThreadPoolExecutor``:
+        torch's thread count is per process, so threads would race on it.  Finished runs are written as
         they complete, in whatever order.
     threads : int, optional
         torch's intra-op threads for each run, set on the worker (and restored
@@ -355,6 +356,10 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
     """
     import torch
 
+    if isinstance(executor, cf.ThreadPoolExecutor):
+        raise ValueError("a ThreadPoolExecutor cannot run a sweep: torch's thread count is one setting per process, "
+                         "so concurrent runs would change each other's and lose bitwise repeatability. Use "
+                         "concurrent.futures.ProcessPoolExecutor, Dask, or executor=None.")
     threads = torch.get_num_threads() if threads is None else threads
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
