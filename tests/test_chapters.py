@@ -187,13 +187,29 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     opt = runs["fmnist-optimizers"]
     sgd0 = opt[(opt["optimizer"] == "sgd") & (opt["lr"] == float(v["sgd_lr"])) & (opt["weight_decay"] == 0)]
     assert len(sgd0) == 3 and float(v["acc0"]) == sgd0["test_acc"].mean()
-    # what the prose says about the full profile
-    assert float(v["loss_best"]) < 0.9 * float(v["loss0"])  # decay lowers the test loss clearly ...
-    assert float(v["gap_at_loss_best"]) < float(v["gap0"])  # ... and the accuracy gap
+    # what the prose says about the full profile, section by section
+    assert float(v["loss_best"]) < 0.9 * float(v["loss0"])  # 1: decay lowers the test loss clearly ...
+    assert abs(float(v["acc_best"]) - float(v["acc0"])) < 3 * float(v["acc0_sem"])  # ... not the accuracy
+    assert float(v["gap_at_loss_best"]) < float(v["gap0"])
     assert float(v["acc_collapse"]) < float(v["acc0"]) - 0.05  # the largest λ underfits
-    assert float(v["norm_growth0"]) > 1 > float(v["norm_shrink_big"])
-    assert 0.5 < float(v["ratio_big_min"]) <= float(v["ratio_big_max"]) < 2  # near the rotational equilibrium
-    assert float(v["full_best_acc"]) > 0.87  # an ordinary small CNN on all 60,000 images
+    assert v["same_at_zero"] == "True"  # 2: at λ = 0 coupled and decoupled runs are the same bits
+    for o in ("sgd", "sgdw", "adam", "adamw"):
+        assert float(v[f"best_acc_{o}"]) - float(v[f"acc0_{o}"]) < 2 * float(v["seed_sd_acc"])
+        assert float(v[f"best_loss_wd_{o}"]) > 0  # every optimizer's best test loss needs some decay
+    slope = {o: float(v[f"slope_{o}"]) for o in ("sgd", "sgdw", "adam", "adamw")}
+    assert min(slope.values()) > 0  # 3: the best λ rises with the learning rate (unlike the paper) ...
+    assert slope["sgdw"] < slope["sgd"] and slope["adamw"] < slope["adam"]  # ... less so when decoupled
+    at_one = opt[(opt["weight_decay"] == 1.0)].groupby("optimizer")["test_acc"].agg(["min", "max"])
+    assert at_one.loc["sgd", "max"] <= 0.11 and at_one.loc["adam", "max"] <= 0.11  # chance at λ = 1 ...
+    assert at_one.loc["adamw", "min"] > 0.8  # ... where AdamW is fine
+    assert float(v["norm_growth0"]) > 1 > float(v["norm_shrink_big"])  # 4
+    assert 0.9 < float(v["ratio_big_min"]) <= float(v["ratio_big_max"]) < 1.1  # Kosson et al.'s equilibrium
+    assert float(v["ratio_small_max"]) < 0.5 and float(v["bn_small_train"]) == 1.0
+    assert float(v["bn_big_acc_all"]) > float(v["bn_big_acc_matrices"])  # 5: decaying everything helped ...
+    assert float(v["bn_big_rot_all"]) < float(v["bn_big_rot_matrices"])  # ... and slowed the rotation
+    assert float(v["bn_big_train_matrices"]) < float(v["bn_big_train_all"])
+    assert float(v["size_bestwd_small"]) > float(v["size_bestwd_large"])  # 6: the best λ falls with n
+    assert 0.876 <= float(v["full_best_acc"]) <= 0.925  # within the benchmark page's small-CNN range
     assert 0 < float(v["full_wall_min"]) < 60  # the full profile finishes within the hour
 
 
