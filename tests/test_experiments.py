@@ -137,3 +137,75 @@ def test_chapter_metadata_records_every_invocation(tmp_path):
     meta = json.loads((tmp_path / "metadata.json").read_text())
     assert meta["wall_seconds_total"] == 15.5 and len(meta["sessions"]) == 2
     assert meta["command"] == rec["command"]
+
+
+def _text_data():
+    from wdlib import data
+
+    try:
+        data.locate("mr", "rt-polarity.pos")
+        data.locate("sst2", "test.tsv")
+        data.locate("tinyshakespeare", "input.txt")
+    except data.DataNotFoundError as exc:
+        pytest.skip(f"text datasets not available ({exc})")
+
+
+TINY_TEXT = {"seed": 0, "n_train": 200, "embed_dim": 16, "maps": 8, "epochs": 2}
+
+
+def test_text_run_is_kims_protocol_on_one_mr_fold_and_repeatable():
+    _text_data()
+    metrics, hist = experiments.text_run(TINY_TEXT)
+    assert hist["epoch"].tolist() == [1, 2] and {"dev_acc", "test_acc"} <= set(hist.columns)
+    best = hist["dev_acc"].to_numpy().argmax()
+    assert metrics["test_acc"] == hist["test_acc"].iloc[best] and metrics["best_epoch"] == best + 1
+    assert 0 <= metrics["test_acc"] <= 1 and metrics["dev_acc"] == hist["dev_acc"].max()
+    again, _ = experiments.text_run(TINY_TEXT)
+    assert again == metrics  # same seed, same bits
+    other, _ = experiments.text_run({**TINY_TEXT, "fold": 3})
+    assert other != metrics
+
+
+def test_text_folds_partition_mr_and_the_dev_set_comes_from_the_training_folds():
+    _text_data()
+    sizes = []
+    for fold in range(10):
+        *_, encoded = experiments._text_setup({"seed": 0, "fold": fold, "embed_dim": 4, "maps": 2}, "text_run")
+        sizes.append({k: len(v[1]) for k, v in encoded.items()})
+    assert sum(s["test"] for s in sizes) == 10662  # the test folds cover MR once
+    assert all(s["train"] + s["dev"] + s["test"] == 10662 for s in sizes)
+    assert all(abs(s["dev"] - 0.1 * (s["train"] + s["dev"])) <= 1 for s in sizes)
+
+
+def test_embedding_run_groups_words_by_training_frequency():
+    _text_data()
+    _, table = experiments.text_embedding_run({**TINY_TEXT, "weight_decay": 1e-2, "decay_embeddings": True})
+    assert table["count_low"].tolist() == sorted(table["count_low"]) and table["count_low"].iloc[0] == 1
+    assert all((table["count_low"] & (table["count_low"] - 1)) == 0)  # powers of two
+    assert (table["words"] > 0).all() and (table["init_norm"] > 0).all()
+
+
+def test_lm_run_follows_nanogpts_split_and_decay_rule():
+    _text_data()
+    config = {"seed": 0, "steps": 6, "eval_every": 3, "warmup": 2, "n_layer": 1, "n_embd": 32, "n_head": 2,
+              "eval_batches": 2}  # fmt: skip
+    metrics, hist = experiments.lm_run(config)
+    assert hist["step"].tolist() == [3, 6] and metrics["val_loss"] == hist["val_loss"].iloc[-1]
+    vocab, train_tokens, val_tokens = experiments._shakespeare()
+    assert vocab == 65 and len(train_tokens) == 1003854 and len(train_tokens) + len(val_tokens) == 1115394
+    assert experiments.lm_run(config)[0] == metrics
+    assert experiments.lm_run({**config, "decay": "all"})[0] != metrics
+
+
+@pytest.mark.parametrize("fn, config, match", [
+    (experiments.text_run, {"seed": 0, "dataset": "imdb"}, "dataset must be 'mr' or 'sst2'"),
+    (experiments.text_run, {"seed": 0, "fold": 10}, r"fold must be an integer in \[0, 10\)"),
+    (experiments.text_run, {"seed": 0, "max_nrom": 3}, r"unknown text_run keys \['max_nrom'\]"),
+    (experiments.text_run, {"fold": 0}, "needs a 'seed'"),
+    (experiments.lm_run, {"seed": 0, "decay": "biases"}, "unknown decay rule 'biases'"),
+    (experiments.lm_run, {"seed": 0, "wd": 0.1}, r"unknown lm_run keys \['wd'\]"),
+])  # fmt: skip
+def test_bad_text_and_lm_configurations_are_refused(fn, config, match):
+    _text_data()
+    with pytest.raises(ValueError, match=match):
+        fn(config)

@@ -96,6 +96,9 @@ def test_each_optimizer_uses_canonical_lambda_on_one_step(name):
     opt.step()
     if name in ("sgd", "sgdw", "adamw"):
         assert torch.allclose(layer.weight, w0 * (1 - 0.1 * 0.5))
+    elif name == "adadelta":  # Zeiler's first step on g = λw with rho 0.95, eps 1e-6 (Kim's settings)
+        g = 0.5 * w0
+        assert torch.allclose(layer.weight, w0 - 0.1 * (1e-6**0.5 / (0.05 * g**2 + 1e-6) ** 0.5) * g)
     else:  # Adam rescales the L2 gradient λw itself: the first step is -lr·sign(λw)
         assert torch.allclose(layer.weight, w0 - 0.1 * torch.sign(w0), atol=1e-6)
 
@@ -134,5 +137,5 @@ def test_fit_rejects_bad_input(kwargs, message):
 
 
 def test_unknown_optimizer_lists_the_known_ones():
-    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; choose one of 'sgd', 'sgdw', 'adam', 'adamw'"):
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; choose one of 'sgd', 'sgdw', 'adam', 'adamw', 'adadelta'"):
         train.make_optimizer(torch.nn.Linear(2, 2), "rmsprop", lr=0.1)

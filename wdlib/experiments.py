@@ -19,16 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from . import data
 from .decay import _check_int
 from .models import build_model
 from .sweep import Store, expand, grid, run_key, run_sweep
 from .tracking import NormTracker
-from .train import fit, make_optimizer
+from .train import fit, fit_lm, make_optimizer
 
-__all__ = ["CHAPTER_SWEEPS", "SWEEPS", "VISION_DEFAULTS", "SweepSpec", "load_results", "project_root", "results_folder", "vision_norms_run",
-           "vision_run"]
+__all__ = ["CHAPTER_SWEEPS", "LM_DEFAULTS", "SWEEPS", "TEXT_DEFAULTS", "VISION_DEFAULTS", "SweepSpec", "lm_run", "load_results",
+           "project_root", "results_folder", "text_embedding_run", "text_run", "vision_norms_run", "vision_run"]
 
 
 @functools.lru_cache(maxsize=2)
@@ -123,6 +124,170 @@ def vision_norms_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     tracker.record(0)
     history = _fit(c, model, opt, train, test, hooks=[tracker])
     return _final_metrics(history, model), tracker.to_frame()
+
+
+# --------------------------------------------------------------------------- #
+# text: Kim's CNN on MR and SST-2, and a character transformer
+# --------------------------------------------------------------------------- #
+@functools.lru_cache(maxsize=4)
+def _tokenized(dataset: str, split: str = "train"):
+    if dataset == "mr":
+        texts, labels = data.load_mr()
+    else:
+        texts, labels = data.load_sst2(split)
+    return [data.tokenize(t) for t in texts], labels
+
+
+#: Every key a :func:`text_run` configuration may hold, with its default (Kim 2014, CNN-rand).
+TEXT_DEFAULTS = {
+    "dataset": "mr", "folds": 10, "fold": 0, "data_seed": 0, "dev_fraction": 0.1, "n_train": 0,
+    "embed_dim": 300, "maps": 100, "dropout": 0.5, "max_norm": 3.0, "optimizer": "adadelta", "lr": 1.0,
+    "weight_decay": 0.0, "decay_embeddings": False, "epochs": 25, "batch_size": 50,
+}  # fmt: skip
+
+
+def _text_setup(config: Mapping, who: str):
+    """Validate a text configuration; return it completed, the vocabulary, model, optimizer and the splits."""
+    unknown = set(config) - set(TEXT_DEFAULTS) - {"seed"}
+    if unknown:
+        raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(TEXT_DEFAULTS)}")
+    if "seed" not in config:
+        raise ValueError(f"a {who} configuration needs a 'seed'")
+    c = {**TEXT_DEFAULTS, **config}
+    if c["dataset"] not in ("mr", "sst2"):
+        raise ValueError(f"dataset must be 'mr' or 'sst2', got {c['dataset']!r}")
+    if c["dataset"] == "mr":
+        tokens, labels = _tokenized("mr")
+        folds = _check_int(c["folds"], "folds", low=2)
+        if not isinstance(c["fold"], int) or not 0 <= c["fold"] < folds:
+            raise ValueError(f"fold must be an integer in [0, {folds}), got {c['fold']!r}")
+        train_idx, test_idx = data.kfold_indices(len(tokens), folds, c["data_seed"])[c["fold"]]
+        n_dev = max(1, round(c["dev_fraction"] * len(train_idx)))  # Kim: 10% of the training folds for early stopping
+        perm = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(c["data_seed"]))]
+        dev_idx, train_idx = perm[:n_dev], perm[n_dev:]
+        splits = {name: ([tokens[i] for i in idx.tolist()], labels[idx])
+                  for name, idx in (("train", train_idx), ("dev", dev_idx), ("test", test_idx))}  # fmt: skip
+    else:
+        splits = {name: _tokenized("sst2", name) for name in ("train", "dev", "test")}
+    if c["n_train"]:
+        keep = data.subset_indices(len(splits["train"][0]), _check_int(c["n_train"], "n_train"), c["data_seed"],
+                                   labels=splits["train"][1])  # fmt: skip
+        splits["train"] = ([splits["train"][0][i] for i in keep.tolist()], splits["train"][1][keep])
+    vocab = data.Vocab.build(splits["train"][0])
+    length = max(len(t) for toks, _ in splits.values() for t in toks)
+    encoded = {name: (data.pad_sequences([vocab.encode(t) for t in toks], length, pad_left=4), y)
+               for name, (toks, y) in splits.items()}  # fmt: skip
+    model = build_model("textcnn", seed=c["seed"], vocab_size=len(vocab), embed_dim=c["embed_dim"], maps=c["maps"],
+                        dropout=c["dropout"])  # fmt: skip
+    opt = make_optimizer(model, c["optimizer"], lr=c["lr"], weight_decay=c["weight_decay"],
+                         decay_embeddings=bool(c["decay_embeddings"]))  # fmt: skip
+    return c, vocab, model, opt, encoded
+
+
+def _text_fit(c, model, opt, encoded) -> tuple[dict, pd.DataFrame]:
+    max_norm = {"fc.weight": float(c["max_norm"])} if c["max_norm"] else None
+    history = fit(model, opt, encoded["train"], epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"],
+                  evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm, progress=False)  # fmt: skip
+    best = int(history["dev_acc"].to_numpy().argmax())  # the first epoch with the best dev accuracy
+    metrics = {"test_acc": float(history["test_acc"].iloc[best]), "dev_acc": float(history["dev_acc"].iloc[best]),
+               "best_epoch": int(history["epoch"].iloc[best]), "final_test_acc": float(history["test_acc"].iloc[-1]),
+               "train_acc": float(history["train_acc"].iloc[-1]), "test_loss": float(history["test_loss"].iloc[best]),
+               "weight_norm": _weight_norm(model)}  # fmt: skip
+    return metrics, history
+
+
+def text_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
+    """Kim's (2014) CNN-rand on MR (one fold of ``folds``-fold CV) or SST-2; one sweep run.
+
+    ``config`` holds ``seed`` and any of :data:`TEXT_DEFAULTS`.  MR: the
+    ``fold``-th fold of :func:`wdlib.data.kfold_indices` is the test set and
+    ``dev_fraction`` of the rest the dev set; SST-2: GLUE's train phrases, dev
+    and the labelled test sentences.  The vocabulary is built from the training
+    texts; sentences are padded to the longest with Kim's 4 leading pads.
+    ``max_norm`` = 0 turns Kim's constraint off; ``n_train`` > 0 trains on a
+    stratified subset.
+
+    Returns the metrics at the epoch with the best dev accuracy (Kim's early
+    stopping: ``test_acc``, ``dev_acc``, ``best_epoch``, ``test_loss``), the
+    last epoch's ``final_test_acc`` and ``train_acc``, the ``weight_norm``, and
+    the per-epoch history.
+    """
+    c, _, model, opt, encoded = _text_setup(config, "text_run")
+    return _text_fit(c, model, opt, encoded)
+
+
+def text_embedding_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
+    """:func:`text_run` whose history is the embedding-row norms against training frequency.
+
+    Words are grouped by training count in powers of two (``count_low`` = 1,
+    2, 4, …: counts in ``[count_low, 2·count_low)``); each row gives the
+    number of words and the mean row norm of their embeddings at
+    initialization and after training.
+    """
+    c, vocab, model, opt, encoded = _text_setup(config, "text_embedding_run")
+    init = model.embedding.weight.detach().double().norm(dim=1).numpy()
+    metrics, _ = _text_fit(c, model, opt, encoded)
+    final = model.embedding.weight.detach().double().norm(dim=1).numpy()
+    freq = vocab.frequency().numpy()
+    words = freq > 0
+    low = 2 ** np.floor(np.log2(freq[words])).astype(int)
+    table = (pd.DataFrame({"count_low": low, "init_norm": init[words], "norm": final[words]})
+             .groupby("count_low").agg(words=("norm", "size"), init_norm=("init_norm", "mean"), norm=("norm", "mean"))
+             .reset_index())  # fmt: skip
+    return metrics, table
+
+
+@functools.lru_cache(maxsize=1)
+def _shakespeare():
+    text = data.load_tinyshakespeare()
+    chars = sorted(set(text))
+    lookup = {ch: i for i, ch in enumerate(chars)}
+    tokens = torch.tensor([lookup[ch] for ch in text], dtype=torch.long)
+    n = int(0.9 * len(tokens))  # nanoGPT's shakespeare_char split
+    return len(chars), tokens[:n], tokens[n:]
+
+
+#: Every key an :func:`lm_run` configuration may hold, with its default: nanoGPT's shakespeare_char CPU recipe.
+LM_DEFAULTS = {
+    "n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0, "batch_size": 12, "steps": 2000,
+    "lr": 1e-3, "weight_decay": 0.1, "decay": "matrices", "schedule": "cosine", "warmup": 100, "final_lr": 1e-4,
+    "eval_every": 250, "eval_batches": 20, "grad_clip": 1.0,
+}  # fmt: skip
+
+
+def lm_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
+    """A character transformer on Tiny Shakespeare with AdamW (betas 0.9, 0.99); one sweep run.
+
+    ``decay`` = ``"matrices"`` decays tensors with two or more dimensions only
+    (nanoGPT's rule: weight matrices and embeddings; biases and LayerNorm
+    spared), ``"all"`` every parameter.  ``schedule`` = ``"cosine"`` (from
+    ``lr`` to ``final_lr`` after ``warmup`` steps) or ``"constant"`` (after
+    the same warm-up).  Returns the final and best ``val_loss``, the final
+    ``train_loss`` (both measured on fixed evaluation windows) and the
+    ``weight_norm``, and the history every ``eval_every`` steps.
+    """
+    unknown = set(config) - set(LM_DEFAULTS) - {"seed"}
+    if unknown:
+        raise ValueError(f"unknown lm_run keys {sorted(unknown)}; known: seed, {', '.join(LM_DEFAULTS)}")
+    if "seed" not in config:
+        raise ValueError("an lm_run configuration needs a 'seed'")
+    c = {**LM_DEFAULTS, **config}
+    if c["decay"] not in _DECAY_RULES:
+        raise ValueError(f"unknown decay rule {c['decay']!r}; choose one of {', '.join(map(repr, _DECAY_RULES))}")
+    vocab_size, train_tokens, val_tokens = _shakespeare()
+    model = build_model("char_transformer", seed=c["seed"], vocab_size=vocab_size, block_size=c["block_size"],
+                        n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"], dropout=c["dropout"])  # fmt: skip
+    opt = make_optimizer(model, "adamw", lr=c["lr"], weight_decay=c["weight_decay"], betas=(0.9, 0.99),
+                         **_DECAY_RULES[c["decay"]])  # fmt: skip
+    final = c["final_lr"] / c["lr"] if c["schedule"] == "cosine" else 1.0
+    history = fit_lm(model, opt, train_tokens, val_tokens, steps=c["steps"], batch_size=c["batch_size"],
+                     block_size=c["block_size"], seed=c["seed"], eval_every=c["eval_every"],
+                     eval_batches=c["eval_batches"], schedule=c["schedule"], warmup=c["warmup"], final_lr=final,
+                     grad_clip=c["grad_clip"] or None, progress=False)  # fmt: skip
+    last = history.iloc[-1]
+    metrics = {"val_loss": float(last["val_loss"]), "train_loss": float(last["train_loss"]),
+               "best_val_loss": float(history["val_loss"].min()), "weight_norm": _weight_norm(model)}  # fmt: skip
+    return metrics, history
 
 
 @dataclass(frozen=True)

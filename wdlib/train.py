@@ -39,13 +39,14 @@ from .optim import SGDW
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer"]
 
-#: optimizer name -> (how λ acts, constructor).  ``weight_decay`` is the canonical λ for all four:
+#: optimizer name -> (how λ acts, constructor).  ``weight_decay`` is the canonical λ for all of them:
 #: for a mean loss the coupled ones add λ·w to the gradient, the decoupled ones shrink w by η·λ.
 OPTIMIZERS = {
     "sgd": "coupled: torch.optim.SGD(momentum), gradient += λ·w",
     "sgdw": "decoupled: wdlib.optim.SGDW(momentum), w ← (1 − η·λ)·w",
     "adam": "coupled: torch.optim.Adam, gradient += λ·w before the adaptive scaling",
     "adamw": "decoupled: torch.optim.AdamW, w ← (1 − η·λ)·w",
+    "adadelta": "coupled: torch.optim.Adadelta(rho=0.95, eps=1e-6) as in Kim (2014), gradient += λ·w",
 }
 SCHEDULES = ("constant", "cosine", "linear")
 
@@ -70,6 +71,8 @@ def make_optimizer(model: nn.Module, name: str, *, lr: float, weight_decay: floa
         return torch.optim.SGD(groups, lr=lr, momentum=momentum)
     if name == "sgdw":
         return SGDW(groups, lr=lr, momentum=momentum)
+    if name == "adadelta":  # Zeiler (2012) with Kim's (2014) settings; lr = 1 is plain Adadelta
+        return torch.optim.Adadelta(groups, lr=lr, rho=0.95, eps=1e-6)
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
     return cls(groups, lr=lr, betas=betas, eps=eps)
 
