@@ -251,6 +251,6 @@ def test_cli_rejects_bad_arguments(args, message, capsys):
 
 def test_a_thread_pool_is_refused_before_anything_runs(tmp_path):
     store = sweep.Store(tmp_path / "s", sweep="toy")
-    with cf.ThreadPoolExecutor(2) as ex, pytest.raises(ValueError, match="ThreadPoolExecutor cannot run a sweep"):
+    with cf.ThreadPoolExecutor(2) as ex, pytest.raises(TypeError, match="ThreadPoolExecutor cannot run a sweep"):
         sweep.run_sweep(TOY, TOY_CONFIGS, store, executor=ex)
     assert not (tmp_path / "s").exists()

@@ -357,7 +357,7 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
     import torch
 
     if isinstance(executor, cf.ThreadPoolExecutor):
-        raise ValueError("a ThreadPoolExecutor cannot run a sweep: torch's thread count is one setting per process, "
+        raise TypeError("a ThreadPoolExecutor cannot run a sweep: torch's thread count is one setting per process, "
                          "so concurrent runs would change each other's and lose bitwise repeatability. Use "
                          "concurrent.futures.ProcessPoolExecutor, Dask, or executor=None.")
     threads = torch.get_num_threads() if threads is None else threads
