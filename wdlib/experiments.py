@@ -46,17 +46,22 @@ VISION_DEFAULTS = {
 _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
 
 
-def _vision_setup(config: Mapping, who: str, extra: Mapping | None = None):
-    """Validate a vision configuration; return it completed, the model, its optimizer and the data."""
-    known = {**VISION_DEFAULTS, **(extra or {})}
-    unknown = set(config) - set(known) - {"seed"}
+def _complete(config: Mapping, defaults: Mapping, who: str) -> dict:
+    """``config`` over ``defaults``, after refusing unknown keys, a missing seed and an unknown decay rule."""
+    unknown = set(config) - set(defaults) - {"seed"}
     if unknown:
-        raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(known)}")
+        raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(defaults)}")
     if "seed" not in config:
         raise ValueError(f"a {who} configuration needs a 'seed'")
-    c = {**known, **config}
-    if c["decay"] not in _DECAY_RULES:
+    c = {**defaults, **config}
+    if "decay" in c and c["decay"] not in _DECAY_RULES:
         raise ValueError(f"unknown decay rule {c['decay']!r}; choose one of {', '.join(map(repr, _DECAY_RULES))}")
+    return c
+
+
+def _vision_setup(config: Mapping, who: str, extra: Mapping | None = None):
+    """Validate a vision configuration; return it completed, the model, its optimizer and the data."""
+    c = _complete(config, {**VISION_DEFAULTS, **(extra or {})}, who)
     x, y = _fashion_mnist("train")
     xt, yt = _fashion_mnist("test")
     if not isinstance(c["n_test"], int) or not 1 <= c["n_test"] <= len(xt):
@@ -148,12 +153,7 @@ TEXT_DEFAULTS = {
 
 def _text_setup(config: Mapping, who: str):
     """Validate a text configuration; return it completed, the vocabulary, model, optimizer and the splits."""
-    unknown = set(config) - set(TEXT_DEFAULTS) - {"seed"}
-    if unknown:
-        raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(TEXT_DEFAULTS)}")
-    if "seed" not in config:
-        raise ValueError(f"a {who} configuration needs a 'seed'")
-    c = {**TEXT_DEFAULTS, **config}
+    c = _complete(config, TEXT_DEFAULTS, who)
     if c["dataset"] not in ("mr", "sst2"):
         raise ValueError(f"dataset must be 'mr' or 'sst2', got {c['dataset']!r}")
     if c["dataset"] == "mr":
@@ -266,14 +266,7 @@ def lm_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     ``train_loss`` (both measured on fixed evaluation windows) and the
     ``weight_norm``, and the history every ``eval_every`` steps.
     """
-    unknown = set(config) - set(LM_DEFAULTS) - {"seed"}
-    if unknown:
-        raise ValueError(f"unknown lm_run keys {sorted(unknown)}; known: seed, {', '.join(LM_DEFAULTS)}")
-    if "seed" not in config:
-        raise ValueError("an lm_run configuration needs a 'seed'")
-    c = {**LM_DEFAULTS, **config}
-    if c["decay"] not in _DECAY_RULES:
-        raise ValueError(f"unknown decay rule {c['decay']!r}; choose one of {', '.join(map(repr, _DECAY_RULES))}")
+    c = _complete(config, LM_DEFAULTS, "lm_run")
     vocab_size, train_tokens, val_tokens = _shakespeare()
     model = build_model("char_transformer", seed=c["seed"], vocab_size=vocab_size, block_size=c["block_size"],
                         n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"], dropout=c["dropout"])  # fmt: skip
@@ -321,10 +314,11 @@ class SweepSpec:
         parts = self.profiles[profile]
         if isinstance(parts, tuple) and len(parts) == 3 and isinstance(parts[0], Mapping):
             parts = [parts]
-        unused = set(overrides) - {k for base, _, _ in parts for k in base}
+        settable = {k for base, _, _ in parts for k in base}
+        unused = set(overrides) - settable
         if unused:
             raise ValueError(f"sweep profile {profile!r} has no setting {sorted(unused)} to override; it sets "
-                             f"{sorted({k for base, _, _ in parts for k in base})}")
+                             f"{sorted(settable)}")
         out, seen = [], set()
         for base, points, seeds in parts:
             base = {**base, **{k: v for k, v in overrides.items() if k in base}}

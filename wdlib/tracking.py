@@ -21,7 +21,7 @@ from torch import nn
 
 from .decay import _check_int, _check_number, _check_patterns
 
-__all__ = ["NormTracker", "angle", "equilibrium_angular_update"]
+__all__ = ["NormTracker", "angle", "equilibrium_angular_update", "steady_state"]
 
 
 def angle(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -115,3 +115,24 @@ class NormTracker:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["step", "name", "norm", "angular_update", "lr", "effective_lr"])
+
+
+def steady_state(track: pd.DataFrame, *, by: Sequence[str] = ("name",), tail: float = 0.25) -> pd.DataFrame:
+    """Means over the last ``tail`` of the steps of a :class:`NormTracker` table, per ``by`` group.
+
+    Returns one row per group with ``angle`` (mean ``angular_update``), ``norm``,
+    ``effective_lr`` and the group's first ``lr``: the quantities to set against
+    :func:`equilibrium_angular_update` once a run has reached equilibrium.
+
+    >>> t = pd.DataFrame({"step": [0, 1, 2, 3], "name": "w", "norm": [4.0, 3.0, 2.0, 2.0],
+    ...                   "angular_update": [float("nan"), 0.3, 0.1, 0.1], "lr": 0.1, "effective_lr": 0.0})
+    >>> steady_state(t, tail=0.5)[["name", "angle", "norm"]].values.tolist()
+    [['w', 0.1, 2.0]]
+    """
+    tail = _check_number(tail, "tail", low_ok=False)
+    if tail > 1:
+        raise ValueError(f"tail is a fraction of the steps in (0, 1], got {tail!r}")
+    last = track[track["step"] > (1 - tail) * track["step"].max()]
+    return (last.groupby(list(by)).agg(angle=("angular_update", "mean"), norm=("norm", "mean"),
+                                       effective_lr=("effective_lr", "mean"), lr=("lr", "first"))
+            .reset_index())  # fmt: skip
