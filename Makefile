@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := dataset-fashion-mnist chromium
 SHARED_DATASETS := $(firstword $(wildcard $(CURDIR)/../shared/datasets /work/shared/datasets))
 export WDLIB_DATA_PATH ?= $(SHARED_DATASETS)
 
-.PHONY: setup system book book-quick test test-fast lock clean results-05
+.PHONY: setup system book book-quick test test-fast lock clean results-05 results-06
 
 setup: system $(STAMP) _vendor/_static/mathjax/VERSION
 
@@ -49,6 +49,10 @@ book-quick: setup
 # Recompute chapter 5's committed results (data/results/05_vision/; about 35 min on 2 cores; resumable).
 results-05: setup
 	$(PY) -m wdlib.sweep 05_vision --profile full --executor processes:2 --threads 1
+
+# Recompute chapter 6's committed results (data/results/06_text/; about 40 min on 2 cores; resumable).
+results-06: setup
+	$(PY) -m wdlib.sweep 06_text --profile full --executor processes:2 --threads 1
 
 test: setup
 	$(PY) -m pytest

@@ -28,6 +28,31 @@ def test_textcnn_matches_kims_architecture():
         m(torch.zeros(2, 4, dtype=torch.long))
 
 
+def _textcnn_over_every_column(m, tokens):
+    """Kim's forward with no trimming: every window of the padded length."""
+    x = m.embedding(tokens).transpose(1, 2)
+    return m.fc(m.drop(torch.cat([torch.relu(c(x)).amax(dim=2) for c in m.convs], dim=1)))
+
+
+@pytest.mark.parametrize("pad_row", ["zero", "learned"])
+def test_textcnn_skips_trailing_padding_without_changing_outputs_or_gradients(pad_row):
+    m = models.build_model("textcnn", seed=0, vocab_size=50, embed_dim=8, maps=6, dropout=0.0)
+    if pad_row == "learned":  # even a non-zero padding vector: all-padding windows share one output
+        with torch.no_grad():
+            m.embedding.weight[0].uniform_(-1, 1)
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.zeros(7, 40, dtype=torch.long)
+    for i, n in enumerate([3, 9, 1, 12, 5, 2, 8]):  # 4 leading pads, then n tokens, then padding to 40
+        tokens[i, 4:4 + n] = torch.randint(1, 50, (n,), generator=g)
+    fast = m(tokens)
+    grads = torch.autograd.grad(fast.square().sum(), [m.convs[2].weight, m.convs[0].bias, m.embedding.weight])
+    slow = _textcnn_over_every_column(m, tokens)
+    ref = torch.autograd.grad(slow.square().sum(), [m.convs[2].weight, m.convs[0].bias, m.embedding.weight])
+    assert torch.allclose(fast, slow, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(grads, ref, strict=True))
+    assert torch.equal(m(tokens[:, :21]), fast)  # 4 + 12 + 5: nothing left to trim changes nothing either
+
+
 def test_char_transformer_is_causal_and_tied():
     m = models.build_model("char_transformer", seed=0, vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=16)
     m.eval()

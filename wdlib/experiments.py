@@ -374,6 +374,39 @@ def _bn_parts(base, wds, seeds):
             ({**base, "batchnorm": False}, grid(weight_decay=wds, decay=["matrices", "all"]), seeds)]  # fmt: skip
 
 
+_TEXT = "wdlib.experiments:text_run"
+_TEXT_EMB = "wdlib.experiments:text_embedding_run"
+_LM = "wdlib.experiments:lm_run"
+#: the small MR setting of chapter 6's regularizer comparison: Kim's network at 64 dimensions, Adam, 4 epochs
+_MR_SMALL = {"dataset": "mr", "embed_dim": 64, "optimizer": "adam", "lr": 1e-3, "epochs": 4, "max_norm": 0,
+             "dropout": 0.5, "decay_embeddings": True}  # fmt: skip
+_LM_QUICK = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 32, "batch_size": 8, "steps": 150, "warmup": 15,
+             "eval_every": 50, "eval_batches": 4}  # fmt: skip
+
+
+def _regularizers(base, folds, dropouts, l2, decoupled):
+    """Chapter 6's comparison at one budget: nothing, Kim's max-norm (s = 3), Adam + L2 and AdamW over λ grids,
+    every weight matrix decayed (embeddings too), with each dropout rate, on each MR fold."""
+    regs = ([{"optimizer": "adam", "weight_decay": 0.0, "max_norm": 0}, {"optimizer": "adam", "weight_decay": 0.0,
+             "max_norm": 3.0}] + grid(optimizer=["adam"], weight_decay=l2) + grid(optimizer=["adamw"],
+             weight_decay=decoupled))  # fmt: skip
+    return (base, [{**r, "dropout": d, "fold": f} for d in dropouts for r in regs for f in folds], [0])
+
+
+def _spared(base, folds, l2, decoupled):
+    """The decay runs again with the embedding matrix spared (dropout 0.5)."""
+    points = grid(optimizer=["adam"], weight_decay=l2) + grid(optimizer=["adamw"], weight_decay=decoupled)
+    return ({**base, "decay_embeddings": False}, [{**p, "fold": f} for p in points for f in folds], [0])
+
+
+def _lm_parts(base, seeds):
+    """AdamW's λ ∈ {0, 0.1, 1} with nanoGPT's rule and cosine schedule on ``seeds``; decaying everything and a
+    constant learning rate on the first seed."""
+    return [(base, grid(weight_decay=[0.0, 0.1, 1.0]), seeds),
+            ({**base, "decay": "all"}, grid(weight_decay=[0.1, 1.0]), seeds[:1]),
+            ({**base, "schedule": "constant"}, grid(weight_decay=[0.0, 0.1, 1.0]), seeds[:1])]
+
+
 _SWEEP_LIST = [
     SweepSpec(
         "fmnist-lambda", _VISION,
@@ -423,13 +456,54 @@ _SWEEP_LIST = [
         },
         results="05_vision/fmnist-size",
     ),
+    SweepSpec(
+        "text-kim", _TEXT,
+        "chapter 6: Kim's (2014) CNN-rand as published (300-d random embeddings, Adadelta, dropout 0.5, max-norm 3): "
+        "SST-2 (GLUE train, dev-selected, test) and the ten folds of MR",
+        {
+            "smoke": [({"dataset": "sst2", "n_train": 300, "embed_dim": 16, "maps": 8, "epochs": 1}, [{}], [0]),
+                      ({"embed_dim": 16, "maps": 8, "epochs": 1, "n_train": 300}, grid(fold=[0]), [0])],
+            "quick": [({"dataset": "sst2", "n_train": 3000, "embed_dim": 64, "epochs": 2}, [{}], [0]),
+                      ({"dataset": "mr", "embed_dim": 64, "epochs": 3}, grid(fold=[0, 1]), [0])],
+            "full": [({"dataset": "sst2", "epochs": 3}, [{}], [0]),
+                     ({"dataset": "mr", "epochs": 10}, grid(fold=list(range(10))), [0])],
+        },
+        results="06_text/text-kim",
+    ),
+    SweepSpec(
+        "lm-decay", _LM,
+        "chapter 6: a character transformer on Tiny Shakespeare with AdamW (nanoGPT's CPU recipe): λ, which "
+        "tensors are decayed, cosine against constant learning rate",
+        {
+            "smoke": ({**_LM_QUICK, "steps": 20, "eval_every": 10, "warmup": 2}, grid(weight_decay=[0.0, 1.0]), [0]),
+            "quick": _lm_parts(_LM_QUICK, [0]),
+            "full": _lm_parts({}, [0, 1]),
+        },
+        results="06_text/lm-decay",
+    ),
+    SweepSpec(
+        "text-regularizers", _TEXT_EMB,
+        "chapter 6: none, max-norm, Adam + L2 and AdamW (λ grids), dropout on and off, at one budget on MR "
+        "folds; embeddings decayed or spared; embedding-row norms against word frequency",
+        {
+            "smoke": [_regularizers({**_MR_SMALL, "embed_dim": 16, "maps": 8, "epochs": 1, "n_train": 300}, [0],
+                                    [0.5], [1e-4], [1.0]),
+                      _spared({**_MR_SMALL, "embed_dim": 16, "maps": 8, "epochs": 1, "n_train": 300}, [0], [1e-4], [1.0])],
+            "quick": [_regularizers({**_MR_SMALL, "n_train": 2000, "epochs": 3}, [0], [0.0, 0.5], [1e-4], [1.0]),
+                      _spared({**_MR_SMALL, "n_train": 2000, "epochs": 3}, [0], [1e-4], [1.0])],
+            "full": [_regularizers(_MR_SMALL, [0, 1, 2], [0.0, 0.5], [1e-5, 1e-4, 1e-3, 1e-2], [0.3, 1.0, 3.0, 10.0]),
+                     _spared(_MR_SMALL, [0, 1, 2], [1e-4, 1e-3], [1.0, 3.0])],
+        },
+        results="06_text/text-regularizers",
+    ),
 ]  # fmt: skip
 
 #: name -> :class:`SweepSpec`: the sweeps that ``python -m wdlib.sweep NAME`` and the chapters run.
 SWEEPS: dict[str, SweepSpec] = {s.name: s for s in _SWEEP_LIST}
 
 #: chapter -> the sweeps whose ``full`` profile it publishes from ``data/results/<chapter>/``.
-CHAPTER_SWEEPS: dict[str, list[str]] = {"05_vision": ["fmnist-optimizers", "fmnist-bn", "fmnist-size"]}
+CHAPTER_SWEEPS: dict[str, list[str]] = {"05_vision": ["fmnist-optimizers", "fmnist-bn", "fmnist-size"],
+                                         "06_text": ["text-kim", "lm-decay", "text-regularizers"]}
 
 
 def project_root(start: str | Path | None = None) -> Path:

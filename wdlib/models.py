@@ -103,6 +103,14 @@ class TextCNN(nn.Module):
         if tokens.shape[1] < max(self.widths):
             raise ValueError(f"sequences of length {tokens.shape[1]} are shorter than the widest filter "
                              f"({max(self.widths)}); pad them (wdlib.data.pad_sequences)")
+        if self.embedding.padding_idx is not None:
+            # Columns after the last real token, beyond the widest filter, hold only all-padding windows, whose
+            # outputs equal those of the all-padding windows kept: dropping them leaves the max over time (and its
+            # gradient) unchanged and saves the convolutions over them (a batch's longest sentence, not the corpus').
+            used = (tokens != self.embedding.padding_idx).any(dim=0).nonzero()
+            keep = int(used[-1]) + 1 + max(self.widths) if len(used) else max(self.widths)
+            if keep < tokens.shape[1]:
+                tokens = tokens[:, :keep]
         x = self.embedding(tokens).transpose(1, 2)  # (N, embed_dim, L)
         pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]
         return self.fc(self.drop(torch.cat(pooled, dim=1)))
