@@ -1,6 +1,7 @@
 """Every chapter executed with papermill through the real pipeline, and the book built (slow)."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -61,7 +62,7 @@ def test_every_toc_chapter_executed_and_timed(built_book):
 
 def test_book_has_every_page(built_book):
     html = built_book.html_dir
-    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/api.html", "bibliography.html"]:
+    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/06_text.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
     api = (html / "chapters/api.html").read_text()
     assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
@@ -213,14 +214,15 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     assert 0 < float(v["full_wall_min"]) < 60  # the full profile finishes within the hour
 
 
-def test_a_committed_chapter_5_row_reruns_to_the_same_bits():
-    """The command in a row's metadata re-runs it on this machine to identical metrics (the cheapest row)."""
+@pytest.mark.parametrize("chapter", ["05_vision", "06_text"])
+def test_a_committed_row_reruns_to_the_same_bits(chapter):
+    """The command in a row's metadata re-runs it on this machine to identical metrics (the chapter's cheapest row)."""
     import pandas as pd
 
     from wdlib.experiments import CHAPTER_SWEEPS, results_folder
 
     rows = []
-    for name in CHAPTER_SWEEPS["05_vision"]:
+    for name in CHAPTER_SWEEPS[chapter]:
         r = pd.read_csv(results_folder(name) / "runs.csv")
         rows += [(w, name, k) for w, k in zip(r["wall_seconds"], r["key"])]
     _, name, key = min(rows)
@@ -228,3 +230,19 @@ def test_a_committed_chapter_5_row_reruns_to_the_same_bits():
                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"identical: run {key}" in out.stdout
+
+
+CH6 = ROOT / "chapters" / "06_text.ipynb"
+
+
+def test_chapter_6_quick_profile_trains_live_and_is_clean(built_book):
+    from wdlib.experiments import CHAPTER_SWEEPS, SWEEPS
+
+    _, v = clean_outputs(built_book, "06_text", min_images=4)
+    assert int(v["n_runs"]) == sum(len(SWEEPS[n].configs("quick")) for n in CHAPTER_SWEEPS["06_text"])
+    assert int(v["mr_folds"]) == 2 and int(v["lm_steps"]) == 150  # the quick profile's own sizes
+    assert 0.5 < float(v["mr_acc"]) <= 1 and 0.5 < float(v["sst_acc"]) <= 1
+    assert 0 < float(v["lm_val_cosine_0p1"]) < math.log(65)  # better than a uniform guess over 65 characters
+    # an untouched row under AdamW keeps exactly (1 - ηλ)^T of its norm ≈ exp(-ηλT)
+    assert abs(float(v["sim_w"]) - float(v["sim_w_theory"])) < 1e-3
+    assert float(v["sim_l2"]) < float(v["sim_w"])

@@ -68,6 +68,32 @@ def test_chapter_sweeps_have_every_profile_and_a_results_folder():
             assert len(spec.configs("smoke")) <= len(spec.configs("quick")) < len(spec.configs("full"))
 
 
+def test_every_profile_of_every_sweep_is_a_valid_configuration_of_its_run_function():
+    """A misspelled key in a sweep fails here, not forty minutes into its full profile."""
+    defaults = {"vision_run": experiments.VISION_DEFAULTS, "vision_norms_run": {**experiments.VISION_DEFAULTS,
+                "track_every": 1}, "text_run": experiments.TEXT_DEFAULTS,
+                "text_embedding_run": experiments.TEXT_DEFAULTS, "lm_run": experiments.LM_DEFAULTS}  # fmt: skip
+    for spec in SWEEPS.values():
+        fn = spec.fn.split(":")[1]
+        for profile in spec.profiles:
+            for config in spec.configs(profile):
+                experiments._complete(config, defaults[fn], fn)
+    with pytest.raises(ValueError, match=r"unknown text_run keys \['embed_dims'\]"):
+        experiments._complete({"seed": 0, "embed_dims": 64}, experiments.TEXT_DEFAULTS, "text_run")
+
+
+def test_text_regularizers_smoke_profile_records_norms_by_frequency_for_each_variant():
+    runs, hist = experiments.load_results("text-regularizers", "smoke")
+    assert len(runs) == len(SWEEPS["text-regularizers"].configs("smoke")) == 6
+    assert set(hist.columns) >= {"key", "count_low", "words", "init_norm", "norm"}
+    assert set(hist["key"]) == set(runs["key"])
+    conf = [json.loads(c) for c in runs["config"]]
+    spared = [c for c in conf if c.get("decay_embeddings") is False]
+    assert sorted(c["optimizer"] for c in spared) == ["adam", "adamw"]
+    # Kim's max-norm run differs from the unconstrained one only through the constraint
+    assert {(c["optimizer"], c["weight_decay"], c["max_norm"]) for c in conf} >= {("adam", 0.0, 0), ("adam", 0.0, 3.0)}
+
+
 def test_full_profile_without_committed_results_says_how_to_make_them(tmp_path):
     (tmp_path / "data" / "results").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match=r"python -m wdlib.sweep fmnist-bn --profile full.*"
