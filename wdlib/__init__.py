@@ -9,6 +9,10 @@ The library behind the book *Weight Decay, Executed*.  One module per concept:
     Parameter groups with a stated decay rule and checks torch does not make,
     the coupled L2 penalty and the decoupled step, conversions between the
     frameworks' weight-decay conventions; ``SGDW``.
+``wdlib.tuning``
+    Choosing λ: K-fold cross-validation with the one-standard-error rule, the
+    evidence (empirical Bayes) for ridge, seed 001's gradient "estimate" of λ,
+    normalized weight decay and AdamW's timescale (numpy only).
 ``wdlib.tracking`` (PyTorch)
     Weight norms, angular updates and effective learning rates during training.
 ``wdlib.quadratic``

@@ -1,0 +1,136 @@
+"""wdlib.tuning: K-fold CV (k = n is exact LOO), the one-SE rule, the evidence against the Gaussian marginal,
+seed 001's gradient "estimate" of λ, and the rules of thumb for networks."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from wdlib import ridge, tuning
+
+
+def _data(n=80, p=6, noise=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * rng.uniform(0.5, 3.0, size=p)
+    beta = rng.normal(size=p)
+    return X, X @ beta + 2.0 + noise * rng.normal(size=n)
+
+
+def test_kfold_cv_with_one_point_per_fold_is_exact_leave_one_out():
+    # (without standardize: the closed-form LOO keeps the full data's column scales, k-fold refits them per fold)
+    X, y = _data()
+    alphas = [0.01, 1.0, 30.0, 1e3]
+    cv = tuning.kfold_cv(X, y, alphas, k=len(y))
+    loo = ridge.decompose(X, y).loo_mse(alphas)
+    np.testing.assert_allclose(cv["mse"], loo, rtol=1e-9)
+    np.testing.assert_allclose(cv["df"], ridge.decompose(X, y).df(alphas))
+
+
+def test_kfold_cv_matches_refitting_each_fold_by_hand():
+    X, y = _data(n=53)
+    cv = tuning.kfold_cv(X, y, [2.0], k=4, seed=3)
+    folds = np.array_split(np.random.default_rng(3).permutation(len(y)), 4)
+    errs = []
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(y)), test)
+        Xc, yc = X[train] - X[train].mean(0), y[train] - y[train].mean()
+        w = np.linalg.solve(Xc.T @ Xc + 2.0 * np.eye(X.shape[1]), Xc.T @ yc)
+        b = y[train].mean() - X[train].mean(0) @ w
+        errs.append(np.mean((y[test] - X[test] @ w - b) ** 2))
+    assert cv["mse"].item() == pytest.approx(np.mean(errs), rel=1e-10)
+    assert cv["se"].item() == pytest.approx(np.std(errs, ddof=1) / 2, rel=1e-10)
+
+
+def test_one_standard_error_rule_picks_the_most_regularized_alpha_within_one_se():
+    X, y = _data(n=60, noise=2.0)
+    cv = tuning.kfold_cv(X, y, np.logspace(-2, 4, 25), k=10)
+    chosen = tuning.one_standard_error(cv)
+    best = cv.loc[cv["mse"].idxmin()]
+    row = cv[cv["alpha"] == chosen].iloc[0]
+    assert chosen >= best["alpha"] and row["mse"] <= best["mse"] + best["se"]
+    assert (cv[cv["alpha"] > chosen]["mse"] > best["mse"] + best["se"]).all()
+    with pytest.raises(ValueError, match="missing \\['se'\\]"):
+        tuning.one_standard_error(cv.drop(columns="se"))
+
+
+def test_log_evidence_equals_the_gaussian_marginal_likelihood_with_the_noise_profiled():
+    X, y = _data(n=40, p=5)
+    for alpha in (0.1, 3.0, 100.0):
+        # y ~ N(0, σ²(I + XXᵀ/α)) without intercept; maximize over σ² in closed form
+        M = np.eye(len(y)) + X @ X.T / alpha
+        s2 = y @ np.linalg.solve(M, y) / len(y)
+        direct = -0.5 * (np.linalg.slogdet(2 * math.pi * s2 * M)[1] + len(y))
+        assert tuning.log_evidence(X, y, [alpha], fit_intercept=False)[0] == pytest.approx(direct, rel=1e-10)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_evidence_fixed_point_is_the_maximum_of_the_log_evidence(fit_intercept):
+    X, y = _data(n=120, p=8, noise=1.5)
+    fit = tuning.evidence_fit(X, y, fit_intercept=fit_intercept)
+    a = fit.alpha
+    h = 1e-4 * a
+    ev = lambda t: tuning.log_evidence(X, y, [t], fit_intercept=fit_intercept)[0]  # noqa: E731
+    assert (ev(a + h) - ev(a - h)) / (2 * h) == pytest.approx(0.0, abs=1e-6)  # stationary ...
+    grid = tuning.log_evidence(X, y, a * np.logspace(-2, 2, 41), fit_intercept=fit_intercept)
+    assert fit.log_evidence >= grid.max() - 1e-9  # ... and the maximum
+    assert fit.weight_decay == pytest.approx(a / len(y))
+    assert 0 < fit.gamma < X.shape[1]
+    if fit_intercept:  # without one, the data's offset of 2 is part of the "noise"
+        assert fit.noise_std == pytest.approx(1.5, rel=0.25)
+
+
+def test_evidence_refuses_what_it_cannot_do():
+    X, y = _data(n=20, p=3)
+    with pytest.raises(ValueError, match="alpha > 0 only"):
+        tuning.log_evidence(X, y, [0.0, 1.0])
+    with pytest.raises(ValueError, match="1-D y"):
+        tuning.evidence_fit(X, np.c_[y, y])
+    with pytest.raises(ValueError, match="no finite maximum"):
+        tuning.evidence_fit(X, np.zeros(20) + 1.0)  # y constant: the centred y is 0, so w = 0
+    with pytest.raises(ValueError, match="k = 30 folds need at least 30 samples"):
+        tuning.kfold_cv(X, y, [1.0], k=30)
+
+
+@pytest.mark.parametrize("lam", [0.003, 0.1])
+def test_gradient_estimate_of_seed_001_returns_the_lambda_that_was_used(lam):
+    """At a minimizer of CE(w) + (λ/2)‖w‖², ∇CE(ŵ) = −λŵ: the 'estimate' is λ, whatever λ was."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(200, 5, generator=g, dtype=torch.float64)
+    y = (X @ torch.tensor([1.0, -2.0, 0.5, 0.0, 1.0], dtype=torch.float64) + torch.randn(200, generator=g,
+                                                                                           dtype=torch.float64) > 0)
+    w = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w], lr=1, max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16,
+                            line_search_fn="strong_wolfe")  # fmt: skip
+
+    def ce():
+        return torch.nn.functional.binary_cross_entropy_with_logits(X @ w, y.double())
+
+    def closure():
+        opt.zero_grad()
+        loss = ce() + lam / 2 * w.square().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    (grad,) = torch.autograd.grad(ce(), w)
+    assert tuning.implied_weight_decay(grad, w) == pytest.approx(lam, rel=1e-6)
+    assert tuning.implied_weight_decay([grad], [w]) == pytest.approx(lam, rel=1e-6)
+    with pytest.raises(ValueError, match="must match"):
+        tuning.implied_weight_decay(grad[:3], w)
+
+
+def test_rules_of_thumb_round_trip_and_refuse_bad_input():
+    assert tuning.adamw_timescale(1e-3, 0.1) == pytest.approx(1e4)
+    lam = tuning.weight_decay_for_timescale(3e-4, 15.0, steps_per_epoch=390)
+    assert tuning.adamw_timescale(3e-4, lam, steps_per_epoch=390) == pytest.approx(15.0)
+    # four times the data at the same batch and epochs: √(1/4) of the raw λ
+    a = tuning.normalized_weight_decay(0.05, batch_size=128, n_train=10000, epochs=30)
+    b = tuning.normalized_weight_decay(0.05, batch_size=128, n_train=40000, epochs=30)
+    assert b == pytest.approx(a / 2)
+    with pytest.raises(ValueError, match="weight_decay must be finite and > 0"):
+        tuning.adamw_timescale(1e-3, 0.0)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        tuning.normalized_weight_decay(0.05, batch_size=0, n_train=10, epochs=1)
+    with pytest.raises(TypeError, match="lr must be a number"):
+        tuning.adamw_timescale("1e-3", 0.1)

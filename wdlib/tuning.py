@@ -1,0 +1,282 @@
+"""Choosing λ: cross-validation with the one-standard-error rule, the evidence, and rules of thumb.
+
+Ridge functions take ``alpha`` as :mod:`wdlib.ridge` does (scikit-learn's sum
+form ``‖y − Xw − b‖² + α‖w‖²``, intercept unpenalized); the book's canonical
+λ is ``α/n`` (:func:`wdlib.ridge.weight_decay_from_alpha`).
+
+* :func:`kfold_cv` and :func:`one_standard_error`: K-fold cross-validation
+  error with its standard error over folds, and ESL's rule (§7.10) that picks
+  the most regularized α within one standard error of the best.
+* :func:`log_evidence` and :func:`evidence_fit`: MacKay's evidence (type-II
+  maximum likelihood) for Bayesian linear regression with prior
+  ``w ~ N(0, σ_w² I)`` and noise ``N(0, σ²)``, whose posterior mean is the
+  ridge solution with ``α = σ²/σ_w²``.
+* :func:`implied_weight_decay`: the "λ estimated from the loss gradient" of
+  seed post 001, which at any regularized optimum returns the λ that was used.
+* :func:`normalized_weight_decay`, :func:`adamw_timescale` and
+  :func:`weight_decay_for_timescale`: Loshchilov & Hutter's (2019) normalized
+  λ and the AdamW timescale ``1/(ηλ)`` of Wang & Aitchison (2024).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import ridge
+
+__all__ = ["EvidenceFit", "adamw_timescale", "evidence_fit", "implied_weight_decay", "kfold_cv", "log_evidence",
+           "normalized_weight_decay", "one_standard_error", "weight_decay_for_timescale"]
+
+
+def _positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return float(value)
+
+
+def _count(value, name: str, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------- #
+# cross-validation
+# --------------------------------------------------------------------------- #
+def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = True,
+             standardize: bool = False) -> pd.DataFrame:  # fmt: skip
+    """K-fold cross-validated mean squared error of ridge for each ``alpha``.
+
+    The rows are shuffled with ``seed`` and cut into ``k`` folds of near-equal
+    size; each fold is predicted by the ridge fit (one SVD, every α at once) on
+    the others, standardized within those others when ``standardize``.
+
+    Returns one row per α (in the order given): ``alpha``, ``mse`` (the mean
+    of the ``k`` fold MSEs), ``se`` (their standard deviation over ``√k``, as
+    ESL §7.10) and ``df`` (effective degrees of freedom on the whole data).
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 5)); y = X @ [1.0, 0.5, 0.0, 0.0, -1.0] + rng.normal(size=60)
+    >>> cv = kfold_cv(X, y, [0.1, 10.0, 1e4], k=5)
+    >>> list(cv.columns), bool(cv["mse"].iloc[-1] > cv["mse"].iloc[0])
+    (['alpha', 'mse', 'se', 'df'], True)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"kfold_cv needs a 1-D y (one target), got shape {y.shape}")
+    n = X.shape[0]
+    k = _count(k, "k", low=2)
+    if k > n:
+        raise ValueError(f"k = {k} folds need at least {k} samples; X has {n}")
+    a = ridge._check_alphas(alphas)
+    order = np.random.default_rng(_count(seed, "seed", low=0)).permutation(n)
+    fold_mse = np.empty((k, a.size))
+    for i, test in enumerate(np.array_split(order, k)):
+        train = np.setdiff1d(order, test)
+        dec = ridge.decompose(X[train], y[train], fit_intercept=fit_intercept, standardize=standardize)
+        coef = dec.coef(a)  # (n_alphas, p)
+        pred = X[test] @ coef.T + dec.intercept(a, coef=coef)
+        fold_mse[i] = np.mean((y[test, None] - pred) ** 2, axis=0)
+    df = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize).df(a)
+    return pd.DataFrame({"alpha": a, "mse": fold_mse.mean(axis=0),
+                         "se": fold_mse.std(axis=0, ddof=1) / math.sqrt(k), "df": df})  # fmt: skip
+
+
+def one_standard_error(cv: pd.DataFrame) -> float:
+    """The largest ``alpha`` whose CV error is within one standard error of the minimum (ESL §7.10).
+
+    ``cv`` is a :func:`kfold_cv` table (columns ``alpha``, ``mse``, ``se``).
+    Among the α at least as large as the best one, the most regularized whose
+    ``mse`` is at most ``mse_min + se_min``.
+
+    >>> cv = pd.DataFrame({"alpha": [0.1, 1.0, 10.0, 100.0], "mse": [1.2, 1.0, 1.05, 1.5], "se": [0.1] * 4})
+    >>> one_standard_error(cv)
+    10.0
+    """
+    missing = {"alpha", "mse", "se"} - set(cv.columns)
+    if missing:
+        raise ValueError(f"one_standard_error needs the columns alpha, mse and se (a kfold_cv table); "
+                         f"missing {sorted(missing)}")
+    best = cv["mse"].idxmin()
+    threshold = cv.loc[best, "mse"] + cv.loc[best, "se"]
+    ok = cv[(cv["alpha"] >= cv.loc[best, "alpha"]) & (cv["mse"] <= threshold)]
+    return float(ok["alpha"].max())
+
+
+# --------------------------------------------------------------------------- #
+# the evidence (empirical Bayes)
+# --------------------------------------------------------------------------- #
+def _evidence_parts(dec: ridge.RidgeDecomposition, a: np.ndarray):
+    """For each α: RSS, ‖w‖² (penalized scale), γ = Σ d²/(d² + α), and the log evidence, noise precision profiled."""
+    n_eff = dec.n_samples - int(dec.fit_intercept)  # a flat prior on the intercept uses up one observation
+    p = dec.n_features
+    rss = dec.residual_sum_of_squares(a)
+    w2 = np.sum((dec.coef(a) * dec.X_scale) ** 2, axis=1)
+    d2 = dec.s**2
+    gamma = np.sum(d2 / (d2[None, :] + a[:, None]), axis=1)
+    with np.errstate(divide="ignore"):
+        logdet = np.sum(np.log(d2[None, :] + a[:, None]), axis=1) + (p - d2.size) * np.log(a)
+        s = rss + a * w2
+        log_ev = (0.5 * p * np.log(a) - 0.5 * logdet - 0.5 * n_eff * np.log(s / n_eff) - 0.5 * n_eff
+                  - 0.5 * n_eff * math.log(2 * math.pi))  # fmt: skip
+    return rss, w2, gamma, log_ev, n_eff
+
+
+def log_evidence(X, y, alphas, *, fit_intercept: bool = True, standardize: bool = False) -> np.ndarray:
+    """Log marginal likelihood ``ln p(y | α)`` of Bayesian ridge, with the noise variance at its maximum.
+
+    The model is ``y = b + Xw + ε`` with ``ε ~ N(0, σ² I)``, ``w ~ N(0, (σ²/α) I)``
+    and a flat prior on ``b``. The posterior mean of ``w`` is the ridge solution
+    for ``alpha``. For each α the noise variance is set to its maximizing value
+    ``(RSS + α‖w‖²)/n_eff``, with ``n_eff = n − 1`` when there is an intercept.
+    The maximizer over α is :func:`evidence_fit`'s.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 4)); y = X @ [1.0, -1.0, 0.5, 0.0] + rng.normal(size=100)
+    >>> ev = log_evidence(X, y, [1e-3, 3.0, 1e3])
+    >>> bool(ev[1] > ev[0] and ev[1] > ev[2])
+    True
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"log_evidence needs a 1-D y (one target), got shape {y.shape}")
+    a = ridge._check_alphas(alphas)
+    if (a == 0).any():
+        raise ValueError("the evidence is defined for alpha > 0 only (alpha = 0 is an improper flat prior)")
+    dec = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
+    return _evidence_parts(dec, a)[3]
+
+
+@dataclass(frozen=True)
+class EvidenceFit:
+    """The evidence-maximizing ridge penalty and what comes with it (see :func:`evidence_fit`)."""
+
+    alpha: float  #: ridge α = σ²/σ_w²
+    weight_decay: float  #: the canonical λ = α/n
+    noise_std: float  #: σ, the noise standard deviation
+    prior_std: float  #: σ_w, the prior standard deviation of each coefficient (penalized scale)
+    gamma: float  #: effective number of well-determined parameters Σ d²/(d² + α)
+    log_evidence: float  #: ln p(y | α) at the optimum, noise variance profiled
+    iterations: int  #: fixed-point iterations used
+
+
+def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False, alpha0: float = 1.0,
+                 tol: float = 1e-10, max_iter: int = 1000) -> EvidenceFit:  # fmt: skip
+    """MacKay's (1992) fixed point for the evidence-maximizing ridge α.
+
+    Iterates ``γ = Σ d²/(d² + α)``, ``1/σ_w² = γ/‖w‖²``, ``1/σ² = (n_eff − γ)/RSS``
+    and ``α = σ²/σ_w²`` from ``alpha0`` until α changes by less than ``tol``
+    (relative). At the fixed point the derivative of :func:`log_evidence` is zero.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 5)); y = X @ [1.0, -1.0, 0.5, 0.0, 0.0] + 0.5 * rng.normal(size=200)
+    >>> fit = evidence_fit(X, y)
+    >>> round(fit.noise_std, 2), 0 < fit.gamma <= 5   # the noise was drawn with σ = 0.5
+    (0.49, True)
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"evidence_fit needs a 1-D y (one target), got shape {y.shape}")
+    alpha = _positive(alpha0, "alpha0")
+    tol, max_iter = _positive(tol, "tol"), _count(max_iter, "max_iter")
+    dec = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
+    for it in range(1, max_iter + 1):
+        rss, w2, gamma, _, n_eff = (v[0] if isinstance(v, np.ndarray) else v
+                                    for v in _evidence_parts(dec, np.array([alpha])))  # fmt: skip
+        if w2 == 0 or rss == 0 or n_eff <= gamma:
+            raise ValueError("the evidence has no finite maximum here: the fit is exact (RSS = 0) or the "
+                             "coefficients are all zero; use cross-validation instead")
+        new = gamma * rss / ((n_eff - gamma) * w2)  # (1/σ_w²) / (1/σ²) = (γ/‖w‖²) · RSS/(n_eff − γ)
+        if abs(new - alpha) <= tol * alpha:
+            alpha = new
+            break
+        alpha = new
+    else:
+        raise RuntimeError(f"the evidence fixed point did not converge in {max_iter} iterations (last alpha "
+                           f"{alpha:g}); raise max_iter or start from another alpha0")
+    rss, w2, gamma, log_ev, n_eff = (v[0] if isinstance(v, np.ndarray) else v
+                                     for v in _evidence_parts(dec, np.array([alpha])))  # fmt: skip
+    noise_var = rss / (n_eff - gamma)
+    return EvidenceFit(alpha=float(alpha), weight_decay=float(ridge.weight_decay_from_alpha(alpha, dec.n_samples)),
+                       noise_std=math.sqrt(noise_var), prior_std=math.sqrt(w2 / gamma), gamma=float(gamma),
+                       log_evidence=float(log_ev), iterations=it)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- #
+# seed 001's recipe, and rules of thumb for networks
+# --------------------------------------------------------------------------- #
+def _flat(xs) -> np.ndarray:
+    if hasattr(xs, "detach") or isinstance(xs, np.ndarray):
+        xs = [xs]
+    parts = [np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64).ravel()
+             for x in xs]  # fmt: skip
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def implied_weight_decay(grads, params) -> float:
+    """``−⟨∇L, w⟩ / ‖w‖²``: the λ that the data-loss gradient "suggests" at ``w``.
+
+    Seed post 001 proposes to estimate λ "from the gradient of the
+    cross-entropy loss". At a minimizer of ``L(w) + (λ/2)‖w‖²`` the gradient
+    is ``∇L(ŵ) = −λŵ`` for *every* λ, so this estimate returns the λ that
+    was used to train, whatever it was: it carries no information about which
+    λ is good. ``grads`` and ``params`` are arrays or tensors, or matching
+    sequences of them (the decayed parameters only).
+
+    >>> w = np.array([0.5, -2.0]); round(implied_weight_decay(-0.3 * w, w), 12)
+    0.3
+    """
+    g, w = _flat(grads), _flat(params)
+    if g.shape != w.shape:
+        raise ValueError(f"grads and params must match: {g.size} gradient entries for {w.size} parameters")
+    norm2 = float(w @ w)
+    if norm2 == 0:
+        raise ValueError("all parameters are zero: the implied λ is undefined")
+    return -float(g @ w) / norm2
+
+
+def normalized_weight_decay(lambda_norm: float, *, batch_size: int, n_train: int, epochs: float) -> float:
+    """Loshchilov & Hutter's (2019) ``λ = λ_norm · √(b / (B·T))``.
+
+    ``b`` is the batch size, ``B`` the number of training points and ``T`` the
+    number of epochs; their normalized ``λ_norm`` is meant to transfer across
+    budgets, where the raw λ does not.
+
+    >>> round(normalized_weight_decay(0.05, batch_size=128, n_train=50000, epochs=100), 8)
+    0.00025298
+    """
+    lam = _positive(lambda_norm, "lambda_norm")
+    b, n = _count(batch_size, "batch_size"), _count(n_train, "n_train")
+    return lam * math.sqrt(b / (n * _positive(epochs, "epochs")))
+
+
+def adamw_timescale(lr: float, weight_decay: float, *, steps_per_epoch: int | None = None) -> float:
+    """AdamW's averaging timescale ``τ = 1/(ηλ)``, in steps, or in epochs given ``steps_per_epoch``.
+
+    Each step multiplies the weights by ``1 − ηλ``, so the weights are an
+    exponential moving average of past updates over about ``τ`` steps (Wang &
+    Aitchison 2024), who find the best ``τ`` in *epochs* roughly constant as
+    the model and the data grow.
+
+    >>> adamw_timescale(1e-3, 0.1), adamw_timescale(1e-3, 0.1, steps_per_epoch=500)
+    (10000.0, 20.0)
+    """
+    tau = 1.0 / (_positive(lr, "lr") * _positive(weight_decay, "weight_decay"))
+    return tau if steps_per_epoch is None else tau / _count(steps_per_epoch, "steps_per_epoch")
+
+
+def weight_decay_for_timescale(lr: float, tau_epochs: float, *, steps_per_epoch: int) -> float:
+    """The AdamW λ that gives a timescale of ``tau_epochs`` epochs: ``1/(η · τ · steps_per_epoch)``.
+
+    >>> weight_decay_for_timescale(1e-3, 20.0, steps_per_epoch=500)
+    0.1
+    """
+    steps = _positive(tau_epochs, "tau_epochs") * _count(steps_per_epoch, "steps_per_epoch")
+    return 1.0 / (_positive(lr, "lr") * steps)
