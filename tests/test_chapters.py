@@ -62,7 +62,7 @@ def test_every_toc_chapter_executed_and_timed(built_book):
 
 def test_book_has_every_page(built_book):
     html = built_book.html_dir
-    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/06_text.html", "chapters/api.html", "bibliography.html"]:
+    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/06_text.html", "chapters/07_choosing_lambda.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
     api = (html / "chapters/api.html").read_text()
     assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
@@ -294,3 +294,15 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
     assert 0 < v["lm_cos_gain_0"] < v["lm_cos_gain_0p1"] < v["lm_cos_gain_1"]
     assert v["lm_all_cost_0p1"] > 0 and v["lm_all_cost_1"] > 0
     assert 0 < v["full_wall_min"] < 60  # the full profile finishes within the hour
+
+
+def test_chapter_7_chooses_lambda_and_refutes_the_gradient_recipe(built_book):
+    _, v = clean_outputs(built_book, "07_choosing_lambda", min_images=2)
+    v = {k: (x if x in ("True", "False") else float(x)) for k, x in v.items()}
+    assert v["df_1se"] < v["df_min"]  # the one-SE rule regularizes more than the CV minimum
+    assert v["pick_1se_df_lo"] <= v["df_1se"] <= v["pick_1se_df_hi"] < v["pick_min_df_lo"]
+    assert abs(v["df_loo"] - v["df_min"]) < 1.5 and abs(v["df_gcv"] - v["df_loo"]) < 1.0
+    assert v["ev_grid_gap"] >= 0 and 0 < v["ev_gamma"] < 8 and v["ev_test"] < v["test_ols"]
+    assert v["all_best_rise"] == "True" and v["size_best_small"] > v["size_best_large"]  # chapter 5's results
+    assert v["recipe_max_rel_err"] < 1e-5  # the gradient "estimate" returns the λ that was used ...
+    assert v["recipe_ce_hi"] > 1.5 * v["recipe_ce_lo"]  # ... although those λ differ in quality

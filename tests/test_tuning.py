@@ -70,7 +70,7 @@ def test_evidence_fixed_point_is_the_maximum_of_the_log_evidence(fit_intercept):
     fit = tuning.evidence_fit(X, y, fit_intercept=fit_intercept)
     a = fit.alpha
     h = 1e-4 * a
-    ev = lambda t: tuning.log_evidence(X, y, [t], fit_intercept=fit_intercept)[0]  # noqa: E731
+    ev = lambda t: tuning.log_evidence(X, y, [t], fit_intercept=fit_intercept)[0]
     assert (ev(a + h) - ev(a - h)) / (2 * h) == pytest.approx(0.0, abs=1e-6)  # stationary ...
     grid = tuning.log_evidence(X, y, a * np.logspace(-2, 2, 41), fit_intercept=fit_intercept)
     assert fit.log_evidence >= grid.max() - 1e-9  # ... and the maximum
