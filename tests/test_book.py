@@ -84,7 +84,7 @@ def test_cli_rejects_misspelled_parameter_before_executing(capsys, tmp_path):
 
 def test_cli_rejects_unknown_chapter(capsys):
     assert book.main(["build", "--root", str(ROOT), "--chapters", "99"]) == 2
-    assert "choose from: 01_theory, 02_ridge, 03_linear_regression, 04_conventions, 05_vision, 06_text, 07_choosing_lambda" in capsys.readouterr().err
+    assert "choose from: 01_theory, 02_ridge, 03_linear_regression, 04_conventions, 05_vision, 06_text, 07_choosing_lambda, 08_seed_claims" in capsys.readouterr().err
 
 
 def test_find_errors_names_cell_and_exception():

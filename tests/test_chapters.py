@@ -62,7 +62,7 @@ def test_every_toc_chapter_executed_and_timed(built_book):
 
 def test_book_has_every_page(built_book):
     html = built_book.html_dir
-    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/06_text.html", "chapters/07_choosing_lambda.html", "chapters/api.html", "bibliography.html"]:
+    for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/06_text.html", "chapters/07_choosing_lambda.html", "chapters/08_seed_claims.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
     api = (html / "chapters/api.html").read_text()
     assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
@@ -306,3 +306,20 @@ def test_chapter_7_chooses_lambda_and_refutes_the_gradient_recipe(built_book):
     assert v["all_best_rise"] == "True" and v["size_best_small"] > v["size_best_large"]  # chapter 5's results
     assert v["recipe_max_rel_err"] < 1e-5  # the gradient "estimate" returns the λ that was used ...
     assert v["recipe_ce_hi"] > 1.5 * v["recipe_ce_lo"]  # ... although those λ differ in quality
+
+
+def test_chapter_8_checks_every_seed_claim(built_book):
+    nb, v = clean_outputs(built_book, "08_seed_claims", min_images=2)
+    v = {k: (x if x in ("True", "False") else float(x)) for k, x in v.items()}
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert text.count("**Verdict:") == text.count("> **Seed 00") == 12  # each claim quoted and judged
+    assert v["zeros_l2"] == 0 and v["l1_first_zero"] < v["l1_half_zero"]  # 1: ridge never zero, lasso sparse
+    assert v["var_ratio"] < 0.5  # 2: less variance
+    assert v["dropout_rel_err"] < 0.01  # 3: dropout = data-dependent L2 for linear regression
+    assert v["bn_out_mean"] < 1e-5 and v["bn_scale_change"] < 1e-4 and v["bn_input_mean"] > 1  # 4
+    assert v["pen_grad_err"] < 1e-12 and v["pen_hess_err"] < 1e-12  # 5
+    assert v["decay_share"] < 0.01  # 6
+    assert v["imb_recall_lo"] < v["imb_recall_hi"]  # 7: decay lowers the minority recall
+    assert v["u_too_simple"] > 1.5 * v["u_best"]  # 8: too much decay over-simplifies
+    assert v["lc_monotone"] == "True" and v["lc_last"] < v["lc_first"]  # 9
+    assert v["leak_mean"] > 2 * v["leak_sem"]  # 10: selecting on the test set is optimistic
