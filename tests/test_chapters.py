@@ -312,7 +312,7 @@ def test_chapter_8_checks_every_seed_claim(built_book):
     nb, v = clean_outputs(built_book, "08_seed_claims", min_images=2)
     v = {k: (x if x in ("True", "False") else float(x)) for k, x in v.items()}
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert text.count("**Verdict:") == text.count("> **Seed 00") == 12  # each claim quoted and judged
+    assert text.count("**Verdict:") == text.count("> **Seed 00") == 13  # each claim quoted and judged
     assert v["zeros_l2"] == 0 and v["l1_first_zero"] < v["l1_half_zero"]  # 1: ridge never zero, lasso sparse
     assert v["var_ratio"] < 0.5  # 2: less variance
     assert v["dropout_rel_err"] < 0.01  # 3: dropout = data-dependent L2 for linear regression
@@ -323,3 +323,4 @@ def test_chapter_8_checks_every_seed_claim(built_book):
     assert v["u_too_simple"] > 1.5 * v["u_best"]  # 8: too much decay over-simplifies
     assert v["lc_monotone"] == "True" and v["lc_last"] < v["lc_first"]  # 9
     assert v["leak_mean"] > 2 * v["leak_sem"]  # 10: selecting on the test set is optimistic
+    assert v["seed000_ok"] == "False"  # 13: the seed's code does not run as written
