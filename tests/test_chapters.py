@@ -31,6 +31,11 @@ def glued(path) -> dict:
     return out
 
 
+def numbers(values: dict) -> dict:
+    """Glued values as floats, booleans kept as their text ("True"/"False")."""
+    return {k: (x if x in ("True", "False") else float(x)) for k, x in values.items()}
+
+
 def staged(report, chapter: str):
     """The executed copy of a chapter in the built book's staging folder."""
     return report.html_dir.parents[0] / "staging" / "chapters" / f"{chapter}.ipynb"
@@ -257,7 +262,7 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
 
     out = tmp_path / "ch6.ipynb"
     book.execute_chapter(CH6, out, parameters={}, timeout=600)
-    v = {k: (x if x in ("True", "False") else float(x)) for k, x in glued(out).items()}
+    v = numbers(glued(out))
     runs = {n: pd.read_csv(results_folder(n) / "runs.csv") for n in CHAPTER_SWEEPS["06_text"]}
     assert v["n_runs"] == sum(len(r) for r in runs.values())
     kim = runs["text-kim"]
@@ -298,7 +303,7 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
 
 def test_chapter_7_chooses_lambda_and_refutes_the_gradient_recipe(built_book):
     _, v = clean_outputs(built_book, "07_choosing_lambda", min_images=2)
-    v = {k: (x if x in ("True", "False") else float(x)) for k, x in v.items()}
+    v = numbers(v)
     assert v["df_1se"] < v["df_min"]  # the one-SE rule regularizes more than the CV minimum
     assert v["pick_1se_df_lo"] <= v["df_1se"] <= v["pick_1se_df_hi"] < v["pick_min_df_lo"]
     assert abs(v["df_loo"] - v["df_min"]) < 1.5 and abs(v["df_gcv"] - v["df_loo"]) < 1.0
@@ -310,7 +315,7 @@ def test_chapter_7_chooses_lambda_and_refutes_the_gradient_recipe(built_book):
 
 def test_chapter_8_checks_every_seed_claim(built_book):
     nb, v = clean_outputs(built_book, "08_seed_claims", min_images=2)
-    v = {k: (x if x in ("True", "False") else float(x)) for k, x in v.items()}
+    v = numbers(v)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert text.count("**Verdict:") == text.count("> **Seed 00") == 13  # each claim quoted and judged
     assert v["zeros_l2"] == 0 and v["l1_first_zero"] < v["l1_half_zero"]  # 1: ridge never zero, lasso sparse

@@ -29,7 +29,7 @@ from .tracking import NormTracker
 from .train import fit, fit_lm, make_optimizer
 
 __all__ = ["CHAPTER_SWEEPS", "LM_DEFAULTS", "SWEEPS", "TEXT_DEFAULTS", "VISION_DEFAULTS", "SweepSpec", "lm_run", "load_results",
-           "project_root", "results_folder", "text_embedding_run", "text_run", "vision_norms_run", "vision_run"]
+           "project_root", "results_folder", "text_embedding_run", "text_run", "text_steps_per_epoch", "vision_norms_run", "vision_run"]
 
 
 @functools.lru_cache(maxsize=2)
@@ -151,9 +151,8 @@ TEXT_DEFAULTS = {
 }  # fmt: skip
 
 
-def _text_setup(config: Mapping, who: str):
-    """Validate a text configuration; return it completed, the vocabulary, model, optimizer and the splits."""
-    c = _complete(config, TEXT_DEFAULTS, who)
+def _text_splits(c: Mapping) -> dict:
+    """The train, dev and test texts and labels of a completed text configuration."""
     if c["dataset"] not in ("mr", "sst2"):
         raise ValueError(f"dataset must be 'mr' or 'sst2', got {c['dataset']!r}")
     if c["dataset"] == "mr":
@@ -173,6 +172,13 @@ def _text_setup(config: Mapping, who: str):
         keep = data.subset_indices(len(splits["train"][0]), _check_int(c["n_train"], "n_train"), c["data_seed"],
                                    labels=splits["train"][1])  # fmt: skip
         splits["train"] = ([splits["train"][0][i] for i in keep.tolist()], splits["train"][1][keep])
+    return splits
+
+
+def _text_setup(config: Mapping, who: str):
+    """Validate a text configuration; return it completed, the vocabulary, model, optimizer and the splits."""
+    c = _complete(config, TEXT_DEFAULTS, who)
+    splits = _text_splits(c)
     vocab = data.Vocab.build(splits["train"][0])
     length = max(len(t) for toks, _ in splits.values() for t in toks)
     encoded = {name: (data.pad_sequences([vocab.encode(t) for t in toks], length, pad_left=4), y)
@@ -194,6 +200,12 @@ def _text_fit(c, model, opt, encoded) -> tuple[dict, pd.DataFrame]:
                "train_acc": float(history["train_acc"].iloc[-1]), "test_loss": float(history["test_loss"].iloc[best]),
                "weight_norm": _weight_norm(model)}  # fmt: skip
     return metrics, history
+
+
+def text_steps_per_epoch(config: Mapping) -> int:
+    """Optimizer steps per epoch of :func:`text_run` for ``config`` (its training split in batches), without training."""
+    c = _complete(config, TEXT_DEFAULTS, "text_steps_per_epoch")
+    return math.ceil(len(_text_splits(c)["train"][0]) / _check_int(c["batch_size"], "batch_size"))
 
 
 def text_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
@@ -380,22 +392,28 @@ _LM = "wdlib.experiments:lm_run"
 #: the small MR setting of chapter 6's regularizer comparison: Kim's network at 64 dimensions, Adam, 4 epochs
 _MR_SMALL = {"dataset": "mr", "embed_dim": 64, "optimizer": "adam", "lr": 1e-3, "epochs": 4, "max_norm": 0,
              "dropout": 0.5, "decay_embeddings": True}  # fmt: skip
+_MR_SMOKE = {**_MR_SMALL, "embed_dim": 16, "maps": 8, "epochs": 1, "n_train": 300}
+_MR_QUICK = {**_MR_SMALL, "n_train": 2000, "epochs": 3}
 _LM_QUICK = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 32, "batch_size": 8, "steps": 150, "warmup": 15,
              "eval_every": 50, "eval_batches": 4}  # fmt: skip
+
+
+def _decay_points(l2, decoupled):
+    """Adam + L2 over the λ grid ``l2``, then AdamW over ``decoupled``."""
+    return grid(optimizer=["adam"], weight_decay=l2) + grid(optimizer=["adamw"], weight_decay=decoupled)
 
 
 def _regularizers(base, folds, dropouts, l2, decoupled):
     """Chapter 6's comparison at one budget: nothing, Kim's max-norm (s = 3), Adam + L2 and AdamW over λ grids,
     every weight matrix decayed (embeddings too), with each dropout rate, on each MR fold."""
-    regs = ([{"optimizer": "adam", "weight_decay": 0.0, "max_norm": 0}, {"optimizer": "adam", "weight_decay": 0.0,
-             "max_norm": 3.0}] + grid(optimizer=["adam"], weight_decay=l2) + grid(optimizer=["adamw"],
-             weight_decay=decoupled))  # fmt: skip
+    regs = [{"optimizer": "adam", "weight_decay": 0.0, "max_norm": 0},
+            {"optimizer": "adam", "weight_decay": 0.0, "max_norm": 3.0}] + _decay_points(l2, decoupled)  # fmt: skip
     return (base, [{**r, "dropout": d, "fold": f} for d in dropouts for r in regs for f in folds], [0])
 
 
 def _spared(base, folds, l2, decoupled):
     """The decay runs again with the embedding matrix spared (dropout 0.5)."""
-    points = grid(optimizer=["adam"], weight_decay=l2) + grid(optimizer=["adamw"], weight_decay=decoupled)
+    points = _decay_points(l2, decoupled)
     return ({**base, "decay_embeddings": False}, [{**p, "fold": f} for p in points for f in folds], [0])
 
 
@@ -487,11 +505,8 @@ _SWEEP_LIST = [
         "chapter 6: none, max-norm, Adam + L2 and AdamW (λ grids), dropout on and off, at one budget on MR "
         "folds; embeddings decayed or spared; embedding-row norms against word frequency",
         {
-            "smoke": [_regularizers({**_MR_SMALL, "embed_dim": 16, "maps": 8, "epochs": 1, "n_train": 300}, [0],
-                                    [0.5], [1e-4], [1.0]),
-                      _spared({**_MR_SMALL, "embed_dim": 16, "maps": 8, "epochs": 1, "n_train": 300}, [0], [1e-4], [1.0])],
-            "quick": [_regularizers({**_MR_SMALL, "n_train": 2000, "epochs": 3}, [0], [0.0, 0.5], [1e-4], [1.0]),
-                      _spared({**_MR_SMALL, "n_train": 2000, "epochs": 3}, [0], [1e-4], [1.0])],
+            "smoke": [_regularizers(_MR_SMOKE, [0], [0.5], [1e-4], [1.0]), _spared(_MR_SMOKE, [0], [1e-4], [1.0])],
+            "quick": [_regularizers(_MR_QUICK, [0], [0.0, 0.5], [1e-4], [1.0]), _spared(_MR_QUICK, [0], [1e-4], [1.0])],
             "full": [_regularizers(_MR_SMALL, [0, 1, 2], [0.0, 0.5], [1e-5, 1e-4, 1e-3, 1e-2], [0.3, 1.0, 3.0, 10.0]),
                      _spared(_MR_SMALL, [0, 1, 2], [1e-4, 1e-3], [1.0, 3.0])],
         },

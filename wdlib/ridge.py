@@ -370,6 +370,27 @@ class RidgeDecomposition:
         a = self._alphas(alphas)
         return self._intercept(self._coef(a) if coef is None else coef)
 
+    def predict(self, X, alphas) -> np.ndarray:
+        """Predictions ``X w(α) + b(α)`` at new rows ``X`` for every α at once.
+
+        Returns
+        -------
+        ndarray, shape (n_rows, n_alphas), or (n_rows, n_alphas, n_targets) for 2-D ``y``.
+
+        >>> dec = decompose([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
+        >>> dec.predict([[3.0]], [0.0, 2.0]).round(6)
+        array([[7., 5.]])
+        """
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"X must have shape (n_rows, {self.n_features}); got {X.shape}")
+        a = self._alphas(alphas)
+        coef = self._coef(a)
+        intercept = self._intercept(coef)
+        if self.single_target:
+            return X @ coef.T + intercept
+        return np.einsum("np,mkp->nmk", X, coef) + intercept[None]
+
     def hat_diagonal(self, alphas) -> np.ndarray:
         """Diagonal of the hat matrix ``H(α)``, shape (n_samples, n_alphas)."""
         return 1.0 - self._one_minus_hat(_factors(self.s, self._alphas(alphas))[2])

@@ -81,9 +81,7 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
     for i, test in enumerate(np.array_split(order, k)):
         train = np.setdiff1d(order, test)
         dec = ridge.decompose(X[train], y[train], fit_intercept=fit_intercept, standardize=standardize)
-        coef = dec.coef(a)  # (n_alphas, p)
-        pred = X[test] @ coef.T + dec.intercept(a, coef=coef)
-        fold_mse[i] = np.mean((y[test, None] - pred) ** 2, axis=0)
+        fold_mse[i] = np.mean((y[test, None] - dec.predict(X[test], a)) ** 2, axis=0)
     df = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize).df(a)
     return pd.DataFrame({"alpha": a, "mse": fold_mse.mean(axis=0),
                          "se": fold_mse.std(axis=0, ddof=1) / math.sqrt(k), "df": df})  # fmt: skip
@@ -127,6 +125,12 @@ def _evidence_parts(dec: ridge.RidgeDecomposition, a: np.ndarray):
         log_ev = (0.5 * p * np.log(a) - 0.5 * logdet - 0.5 * n_eff * np.log(s / n_eff) - 0.5 * n_eff
                   - 0.5 * n_eff * math.log(2 * math.pi))  # fmt: skip
     return rss, w2, gamma, log_ev, n_eff
+
+
+def _evidence_at(dec: ridge.RidgeDecomposition, alpha: float):
+    """:func:`_evidence_parts` at one α, as floats."""
+    rss, w2, gamma, log_ev, n_eff = _evidence_parts(dec, np.array([alpha]))
+    return float(rss[0]), float(w2[0]), float(gamma[0]), float(log_ev[0]), n_eff
 
 
 def log_evidence(X, y, alphas, *, fit_intercept: bool = True, standardize: bool = False) -> np.ndarray:
@@ -188,8 +192,7 @@ def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False,
     tol, max_iter = _positive(tol, "tol"), _count(max_iter, "max_iter")
     dec = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
     for it in range(1, max_iter + 1):
-        rss, w2, gamma, _, n_eff = (v[0] if isinstance(v, np.ndarray) else v
-                                    for v in _evidence_parts(dec, np.array([alpha])))  # fmt: skip
+        rss, w2, gamma, _, n_eff = _evidence_at(dec, alpha)
         if w2 == 0 or rss == 0 or n_eff <= gamma:
             raise ValueError("the evidence has no finite maximum here: the fit is exact (RSS = 0) or the "
                              "coefficients are all zero; use cross-validation instead")
@@ -201,8 +204,7 @@ def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False,
     else:
         raise RuntimeError(f"the evidence fixed point did not converge in {max_iter} iterations (last alpha "
                            f"{alpha:g}); raise max_iter or start from another alpha0")
-    rss, w2, gamma, log_ev, n_eff = (v[0] if isinstance(v, np.ndarray) else v
-                                     for v in _evidence_parts(dec, np.array([alpha])))  # fmt: skip
+    rss, w2, gamma, log_ev, n_eff = _evidence_at(dec, alpha)
     noise_var = rss / (n_eff - gamma)
     return EvidenceFit(alpha=float(alpha), weight_decay=float(ridge.weight_decay_from_alpha(alpha, dec.n_samples)),
                        noise_std=math.sqrt(noise_var), prior_std=math.sqrt(w2 / gamma), gamma=float(gamma),
