@@ -70,16 +70,19 @@ def test_chapter_sweeps_have_every_profile_and_a_results_folder():
 
 def test_every_profile_of_every_sweep_is_a_valid_configuration_of_its_run_function():
     """A misspelled key in a sweep fails here, not forty minutes into its full profile."""
-    defaults = {"vision_run": experiments.VISION_DEFAULTS, "vision_norms_run": {**experiments.VISION_DEFAULTS,
-                "track_every": 1}, "text_run": experiments.TEXT_DEFAULTS,
-                "text_embedding_run": experiments.TEXT_DEFAULTS, "lm_run": experiments.LM_DEFAULTS}  # fmt: skip
+    vision = (experiments.VISION_DEFAULTS, experiments.VISION_PARAMS)
+    text = (experiments.TEXT_DEFAULTS, experiments.TEXT_PARAMS)
+    defaults = {"vision_run": vision, "vision_norms_run": ({**vision[0], "track_every": 1}, vision[1]),
+                "text_run": text, "text_embedding_run": text,
+                "lm_run": (experiments.LM_DEFAULTS, experiments.LM_PARAMS)}  # fmt: skip
     for spec in SWEEPS.values():
         fn = spec.fn.split(":")[1]
         for profile in spec.profiles:
             for config in spec.configs(profile):
-                experiments._complete(config, defaults[fn], fn)
+                experiments._complete(config, defaults[fn][0], fn, defaults[fn][1])
     with pytest.raises(ValueError, match=r"unknown text_run keys \['embed_dims'\]"):
-        experiments._complete({"seed": 0, "embed_dims": 64}, experiments.TEXT_DEFAULTS, "text_run")
+        experiments._complete({"seed": 0, "embed_dims": 64}, experiments.TEXT_DEFAULTS, "text_run",
+                              experiments.TEXT_PARAMS)
 
 
 def test_text_regularizers_smoke_profile_records_norms_by_frequency_for_each_variant():
@@ -224,7 +227,7 @@ def test_lm_run_follows_nanogpts_split_and_decay_rule():
 
 
 @pytest.mark.parametrize("fn, config, match", [
-    (experiments.text_run, {"seed": 0, "dataset": "imdb"}, "dataset must be 'mr' or 'sst2'"),
+    (experiments.text_run, {"seed": 0, "dataset": "imdb"}, "unknown text dataset 'imdb'"),
     (experiments.text_run, {"seed": 0, "fold": 10}, r"fold must be an integer in \[0, 10\)"),
     (experiments.text_run, {"seed": 0, "max_nrom": 3}, r"unknown text_run keys \['max_nrom'\]"),
     (experiments.text_run, {"fold": 0}, "needs a 'seed'"),
@@ -235,3 +238,32 @@ def test_bad_text_and_lm_configurations_are_refused(fn, config, match):
     _text_data()
     with pytest.raises(ValueError, match=match):
         fn(config)
+
+
+@pytest.mark.parametrize("fn, config, error, match", [
+    ("vision_run", {"lr": "0.1"}, TypeError, r"vision_run: config\['lr'\] = '0.1' is of type str; want a number > 0"),
+    ("vision_run", {"batchnorm": "yes"}, TypeError, r"config\['batchnorm'\] = 'yes' is of type str; want True or False"),
+    ("vision_run", {"momentum": 1.5}, ValueError, r"config\['momentum'\] = 1.5 is out of range; want a number in \[0, 1\)"),
+    ("vision_run", {"momentum": 1}, ValueError, r"want a number in \[0, 1\)"),
+    ("vision_run", {"weight_decay": -1e-4}, ValueError, r"config\['weight_decay'\] = -0.0001 is out of range; want a number >= 0"),
+    ("vision_run", {"epochs": 2.0}, TypeError, r"config\['epochs'\] = 2.0 is of type float; want an integer >= 1"),
+    ("vision_run", {"lr": True}, TypeError, r"config\['lr'\] = True is of type bool"),
+    ("vision_run", {"lr": float("nan")}, ValueError, r"config\['lr'\] = nan is out of range"),
+    ("vision_run", {"optimizer": "lion"}, ValueError, r"unknown optimizer 'lion'.*choose one of 'sgd'"),
+    ("vision_norms_run", {"track_every": 0}, ValueError, r"config\['track_every'\] = 0 is out of range"),
+    ("text_run", {"dropout": 1.0}, ValueError, r"text_run: config\['dropout'\] = 1.0 is out of range"),
+    ("text_run", {"decay_embeddings": 1}, TypeError, r"config\['decay_embeddings'\] = 1 is of type int; want True or False"),
+    ("text_run", {"dev_fraction": 0}, ValueError, r"want a number in \(0, 1\)"),
+    ("lm_run", {"lr": "1e-3"}, TypeError, r"lm_run: config\['lr'\] = '1e-3' is of type str; want a number > 0"),
+    ("lm_run", {"schedule": "linear"}, ValueError, r"unknown lm schedule 'linear'"),
+    ("lm_run", {"warmup": -1}, ValueError, r"config\['warmup'\] = -1 is out of range; want an integer >= 0"),
+])  # fmt: skip
+def test_a_bad_value_is_refused_before_any_data_is_loaded(fn, config, error, match, monkeypatch):
+    """Wrong types and out-of-range values name the key and what it wants; nothing is loaded or trained."""
+    def no_data(*args, **kwargs):
+        raise AssertionError("data was loaded before the configuration was checked")
+
+    for loader in ("_fashion_mnist", "_tokenized", "_shakespeare"):
+        monkeypatch.setattr(experiments, loader, no_data)
+    with pytest.raises(error, match=match):
+        getattr(experiments, fn)({"seed": 0, **config})

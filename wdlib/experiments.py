@@ -22,13 +22,15 @@ import pandas as pd
 import torch
 
 from . import data
+from .config import Param, check_config
 from .decay import _check_int
 from .models import build_model
 from .sweep import Store, expand, grid, run_key, run_sweep
 from .tracking import NormTracker
-from .train import fit, fit_lm, make_optimizer
+from .train import OPTIMIZERS, SCHEDULES, fit, fit_lm, make_optimizer
 
-__all__ = ["CHAPTER_SWEEPS", "LM_DEFAULTS", "SWEEPS", "TEXT_DEFAULTS", "VISION_DEFAULTS", "SweepSpec", "lm_run", "load_results",
+__all__ = ["CHAPTER_SWEEPS", "LM_DEFAULTS", "LM_PARAMS", "SWEEPS", "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS",
+           "VISION_PARAMS", "SweepSpec", "lm_run", "load_results",
            "project_root", "results_folder", "text_embedding_run", "text_run", "text_steps_per_epoch", "vision_norms_run", "vision_run"]
 
 
@@ -45,23 +47,38 @@ VISION_DEFAULTS = {
 }  # fmt: skip
 _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
 
+# Types and ranges of the run functions' keys (wdlib.config): a bad value is refused before any data is loaded.
+_SEED = Param(int, low=0)
+_COUNT = Param(int, low=1)
+_RATE = Param(float, low=0, low_open=True)
+_NONNEG = Param(float, low=0)
+_PROBABILITY = Param(float, low=0, high=1)  # dropout and momentum: [0, 1)
+_DECAY_RULE = Param(str, choices=tuple(_DECAY_RULES), label="decay rule")
+_OPTIMIZER = Param(str, choices=tuple(OPTIMIZERS), label="optimizer")
+VISION_PARAMS = {
+    "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
+    "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
+    "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
+    "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULES, label="schedule"), "eval_every": _COUNT,
+    "track_every": _COUNT,
+}  # fmt: skip
 
-def _complete(config: Mapping, defaults: Mapping, who: str) -> dict:
-    """``config`` over ``defaults``, after refusing unknown keys, a missing seed and an unknown decay rule."""
+
+def _complete(config: Mapping, defaults: Mapping, who: str, params: Mapping[str, Param]) -> dict:
+    """``config`` over ``defaults``, after refusing unknown keys, a missing seed, and a value of the wrong type
+    or out of range (``params``)."""
     unknown = set(config) - set(defaults) - {"seed"}
     if unknown:
         raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(defaults)}")
     if "seed" not in config:
         raise ValueError(f"a {who} configuration needs a 'seed'")
-    c = {**defaults, **config}
-    if "decay" in c and c["decay"] not in _DECAY_RULES:
-        raise ValueError(f"unknown decay rule {c['decay']!r}; choose one of {', '.join(map(repr, _DECAY_RULES))}")
-    return c
+    assert set(defaults) <= set(params), f"{who}: keys without a type: {set(defaults) - set(params)}"
+    return check_config({**defaults, **config}, params, who)
 
 
 def _vision_setup(config: Mapping, who: str, extra: Mapping | None = None):
     """Validate a vision configuration; return it completed, the model, its optimizer and the data."""
-    c = _complete(config, {**VISION_DEFAULTS, **(extra or {})}, who)
+    c = _complete(config, {**VISION_DEFAULTS, **(extra or {})}, who, VISION_PARAMS)
     x, y = _fashion_mnist("train")
     xt, yt = _fashion_mnist("test")
     if not isinstance(c["n_test"], int) or not 1 <= c["n_test"] <= len(xt):
@@ -149,12 +166,17 @@ TEXT_DEFAULTS = {
     "embed_dim": 300, "maps": 100, "dropout": 0.5, "max_norm": 3.0, "optimizer": "adadelta", "lr": 1.0,
     "weight_decay": 0.0, "decay_embeddings": False, "epochs": 25, "batch_size": 50,
 }  # fmt: skip
+TEXT_PARAMS = {
+    "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"), "folds": Param(int, low=2),
+    "fold": Param(int, low=0), "data_seed": _SEED, "dev_fraction": Param(float, low=0, high=1, low_open=True),
+    "n_train": Param(int, low=0), "embed_dim": _COUNT, "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG,
+    "optimizer": _OPTIMIZER, "lr": _RATE, "weight_decay": _NONNEG, "decay_embeddings": Param(bool),
+    "epochs": _COUNT, "batch_size": _COUNT,
+}  # fmt: skip
 
 
 def _text_splits(c: Mapping) -> dict:
     """The train, dev and test texts and labels of a completed text configuration."""
-    if c["dataset"] not in ("mr", "sst2"):
-        raise ValueError(f"dataset must be 'mr' or 'sst2', got {c['dataset']!r}")
     if c["dataset"] == "mr":
         tokens, labels = _tokenized("mr")
         folds = _check_int(c["folds"], "folds", low=2)
@@ -177,7 +199,7 @@ def _text_splits(c: Mapping) -> dict:
 
 def _text_setup(config: Mapping, who: str):
     """Validate a text configuration; return it completed, the vocabulary, model, optimizer and the splits."""
-    c = _complete(config, TEXT_DEFAULTS, who)
+    c = _complete(config, TEXT_DEFAULTS, who, TEXT_PARAMS)
     splits = _text_splits(c)
     vocab = data.Vocab.build(splits["train"][0])
     length = max(len(t) for toks, _ in splits.values() for t in toks)
@@ -204,7 +226,7 @@ def _text_fit(c, model, opt, encoded) -> tuple[dict, pd.DataFrame]:
 
 def text_steps_per_epoch(config: Mapping) -> int:
     """Optimizer steps per epoch of :func:`text_run` for ``config`` (its training split in batches), without training."""
-    c = _complete(config, TEXT_DEFAULTS, "text_steps_per_epoch")
+    c = _complete(config, TEXT_DEFAULTS, "text_steps_per_epoch", TEXT_PARAMS)
     return math.ceil(len(_text_splits(c)["train"][0]) / _check_int(c["batch_size"], "batch_size"))
 
 
@@ -265,6 +287,13 @@ LM_DEFAULTS = {
     "lr": 1e-3, "weight_decay": 0.1, "decay": "matrices", "schedule": "cosine", "warmup": 100, "final_lr": 1e-4,
     "eval_every": 250, "eval_batches": 20, "grad_clip": 1.0,
 }  # fmt: skip
+LM_PARAMS = {
+    "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
+    "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
+    "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
+    "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
+    "grad_clip": _NONNEG,
+}  # fmt: skip
 
 
 def lm_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
@@ -278,7 +307,7 @@ def lm_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     ``train_loss`` (both measured on fixed evaluation windows) and the
     ``weight_norm``, and the history every ``eval_every`` steps.
     """
-    c = _complete(config, LM_DEFAULTS, "lm_run")
+    c = _complete(config, LM_DEFAULTS, "lm_run", LM_PARAMS)
     vocab_size, train_tokens, val_tokens = _shakespeare()
     model = build_model("char_transformer", seed=c["seed"], vocab_size=vocab_size, block_size=c["block_size"],
                         n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"], dropout=c["dropout"])  # fmt: skip
