@@ -254,3 +254,138 @@ def test_a_thread_pool_is_refused_before_anything_runs(tmp_path):
     with cf.ThreadPoolExecutor(2) as ex, pytest.raises(TypeError, match="ThreadPoolExecutor cannot run a sweep"):
         sweep.run_sweep(TOY, TOY_CONFIGS, store, executor=ex)
     assert not (tmp_path / "s").exists()
+
+
+# --------------------------------------------------------------------------- #
+# several writers, killed parents, orphaned files
+# --------------------------------------------------------------------------- #
+def slow_toy(config):
+    """toy() after ``config['sleep']`` seconds (importable as tests.test_sweep:slow_toy)."""
+    time.sleep(config.get("sleep", 0))
+    return toy({k: v for k, v in config.items() if k != "sleep"})
+
+
+def _python(code: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+_ADDER = """
+import sys, time
+from wdlib import sweep
+store = sweep.Store(sys.argv[1] if len(sys.argv) > 1 else {path!r}, sweep="toy")
+while time.time() < {start}:  # both writers start together
+    time.sleep(0.001)
+for i in range({n}):
+    config = {{"writer": {writer}, "i": i, "seed": 0}}
+    store.add(config, {{"y": float(i)}}, __import__("pandas").DataFrame({{"step": [1], "value": [i]}}),
+              sweep.provenance() | {{"threads": 1, "wall_seconds": 0.0, "finished_at": "now"}})
+print("done")
+"""
+
+
+def test_two_processes_adding_rows_at_once_lose_none(tmp_path):
+    """Without the store's lock the last writer wins and the other's rows vanish; with it, every row is kept."""
+    n, start = 25, time.time() + 2.0
+    procs = [_python(_ADDER.format(path=str(tmp_path / "s"), start=start, n=n, writer=w)) for w in (0, 1)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    runs = sweep.Store(tmp_path / "s", sweep="toy").runs()
+    hist = sweep.Store(tmp_path / "s", sweep="toy").history()
+    print(f"two concurrent writers: rows expected {2 * n}, found {len(runs)}; history rows {len(hist)}")
+    assert len(runs) == 2 * n and runs["key"].is_unique
+    assert sorted(zip(runs["writer"], runs["i"])) == [(w, i) for w in (0, 1) for i in range(n)]
+    assert len(hist) == 2 * n and set(hist["key"]) == set(runs["key"])
+
+
+_SWEEPER = """
+import sys
+from wdlib import sweep
+configs = sweep.expand({{"sleep": {sleep}}}, sweep.grid(a=[0.1, 1 / 3, 2.0]), seeds=[0])
+try:
+    store = sweep.Store({path!r}, sweep={name!r})
+    runs = sweep.run_sweep("tests.test_sweep:slow_toy", configs, store, wait={wait})
+except (sweep.StoreBusyError, sweep.IncompatibleStoreError) as exc:
+    print(type(exc).__name__, exc)
+    sys.exit(3)
+print("rows", len(runs))
+"""
+
+
+def test_a_second_sweep_into_a_busy_store_refuses_or_waits_and_meta_keeps_its_sweep(tmp_path):
+    path = str(tmp_path / "s")
+    first = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=1.5, wait=0))
+    while not (tmp_path / "s" / sweep.Store.WRITER_NAME).exists() and first.poll() is None:
+        time.sleep(0.01)
+    # the same sweep, started while the first runs: refused at once, naming the writer
+    again = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=1.5, wait=0))
+    # another profile of it: refused by meta.json, which the first claimed the folder with
+    other = _python(_SWEEPER.format(path=path, name="toy:full", sleep=0, wait=0))
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 3, out + err
+    assert f"StoreBusyError the results store {path} is being written by process {first.pid}" in out
+    assert "sweep 'toy:quick'" in out
+    out, err = other.communicate(timeout=60)
+    assert other.returncode == 3 and "IncompatibleStoreError" in out and "belongs to sweep 'toy:quick'" in out
+    # the same sweep, willing to wait: it waits, then finds every run done
+    waiter = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=1.5, wait=60))
+    assert first.communicate(timeout=60)[0].strip() == "rows 3"
+    assert waiter.communicate(timeout=60)[0].strip() == "rows 3"
+    assert json.loads((tmp_path / "s" / "meta.json").read_text())["sweep"] == "toy:quick"
+    assert len(sweep.Store(path, sweep="toy:quick").runs()) == 3
+    assert not (tmp_path / "s" / sweep.Store.WRITER_NAME).exists()
+
+
+def test_orphaned_temporary_files_are_removed_on_the_next_open_unless_someone_writes(tmp_path):
+    store = sweep.Store(tmp_path / "s", sweep="toy")
+    sweep.run_sweep(TOY, TOY_CONFIGS[:2], store)
+    orphan = tmp_path / "s" / ".runs.csv.k1ll3d.tmp"
+    other = tmp_path / "s" / "notes.tmp"  # not ours: left alone
+    other.write_text("x")
+    with store.writing():  # while a writer holds the lock, its temporary file is not an orphan
+        orphan.write_text("half a table")
+        sweep.Store(tmp_path / "s", sweep="toy")
+        assert orphan.exists()
+    sweep.Store(tmp_path / "s", sweep="toy")
+    assert not orphan.exists() and other.exists()
+    orphan.write_text("half a table")  # as a writer SIGKILLed mid-write leaves it
+    sweep.Store(tmp_path / "s", sweep="toy")
+    assert not orphan.exists()
+    assert len(sweep.Store(tmp_path / "s", sweep="toy").runs()) == 2
+
+
+_POOLED = """
+import sys
+from wdlib import sweep
+configs = sweep.expand({{"sleep": 60}}, sweep.grid(a=[0.1, 2.0]), seeds=[0])
+sweep.run_sweep("tests.test_sweep:slow_toy", configs, sweep.Store({path!r}, sweep="toy"),
+                executor=sweep.process_pool(2), progress=False)
+"""
+
+
+def test_killing_the_sweep_ends_its_pool_workers_promptly(tmp_path):
+    """SIGKILL the process that drives a process pool: its workers (mid-run, 60 s to go) exit within seconds."""
+    psutil = pytest.importorskip("psutil")
+    driver = _python(_POOLED.format(path=str(tmp_path / "s")))
+    parent = psutil.Process(driver.pid)
+    deadline = time.monotonic() + 60
+    while len(parent.children()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = parent.children(recursive=True)
+    assert len(workers) >= 2, "the pool did not start its workers"
+    time.sleep(1.0)  # let both take their 60-second run
+    driver.kill()
+    driver.wait()
+    killed = time.monotonic()
+
+    def running():  # an exited worker stays a zombie until init reaps it: count it as gone
+        return [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+    while running() and time.monotonic() - killed < 10:
+        time.sleep(0.01)
+    seconds, alive = time.monotonic() - killed, running()
+    for p in alive:
+        p.kill()
+    print(f"parent SIGKILLed: {len(workers) - len(alive)} of {len(workers)} pool workers exited within {seconds:.2f} s")
+    assert not alive and seconds < 5

@@ -27,7 +27,7 @@ from .decay import _check_int
 from .models import build_model
 from .sweep import Store, expand, grid, run_key, run_sweep
 from .tracking import NormTracker
-from .train import OPTIMIZERS, SCHEDULES, fit, fit_lm, make_optimizer
+from .train import OPTIMIZERS, SCHEDULES, fit, fit_lm, make_optimizer, numerics
 
 __all__ = ["CHAPTER_SWEEPS", "LM_DEFAULTS", "LM_PARAMS", "SWEEPS", "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS",
            "VISION_PARAMS", "SweepSpec", "lm_run", "load_results",
@@ -145,7 +145,9 @@ def vision_norms_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     tracker = NormTracker(model, names, optimizer=opt, every=_check_int(c["track_every"], "track_every"))
     tracker.record(0)
     history = _fit(c, model, opt, train, test, hooks=[tracker])
-    return _final_metrics(history, model), tracker.to_frame()
+    table = tracker.to_frame()
+    table.attrs.update(history.attrs)
+    return _final_metrics(history, model), table
 
 
 # --------------------------------------------------------------------------- #
@@ -268,6 +270,7 @@ def text_embedding_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     table = (pd.DataFrame({"count_low": low, "init_norm": init[words], "norm": final[words]})
              .groupby("count_low").agg(words=("norm", "size"), init_norm=("init_norm", "mean"), norm=("norm", "mean"))
              .reset_index())  # fmt: skip
+    table.attrs.update(numerics(model))
     return metrics, table
 
 

@@ -18,9 +18,13 @@ soon as it finishes, so
   so one sweep runs on many machines.  Only this process writes the store.
 
 Each row of the run table carries its configuration, its metrics and its
-provenance: wdlib, torch and Python versions, git commit, machine, torch
-threads, wall time and finish time.  Every run gets the same torch thread
-count wherever it executes, so that it gives the same bits there.
+provenance (:data:`PROVENANCE`): versions, git commit, host, and everything
+that determines the run's floating-point bits (:data:`NUMERICS`: the CPU model
+and the kernels torch picks for it, the BLAS and oneDNN versions, the device
+and precision, the thread count).  Every run gets the same torch thread count
+wherever it executes.  A run gives the same bits again only where all of
+:data:`NUMERICS` match; elsewhere float32 kernels round differently from the
+first step on, and :func:`recheck` compares within tolerances instead.
 
 A sweep with a name in :data:`wdlib.experiments.SWEEPS` runs from the shell::
 
@@ -33,6 +37,9 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
+import ctypes
+import functools
 import hashlib
 import importlib
 import itertools
@@ -40,9 +47,12 @@ import json
 import math
 import os
 import platform
+import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -50,13 +60,22 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["PROVENANCE", "IncompatibleStoreError", "Store", "expand", "grid", "provenance", "run_key", "run_sweep"]
+__all__ = ["NUMERICS", "PROVENANCE", "IncompatibleStoreError", "Store", "StoreBusyError", "expand", "grid", "numerics_differ",
+           "process_pool", "provenance", "run_key", "run_sweep"]
 
 STORE_FORMAT = "wdlib.sweep"
 STORE_VERSION = 1
-#: Provenance columns of every run-table row.
-PROVENANCE = ("wdlib_version", "torch_version", "python_version", "git_commit", "machine", "threads",
-              "wall_seconds", "finished_at")  # fmt: skip
+#: Provenance columns of every run-table row (rows written before wdlib 0.2 lack ``numpy_version`` to
+#: ``precision``; they read back as missing values).
+PROVENANCE = ("wdlib_version", "torch_version", "numpy_version", "python_version", "git_commit", "machine", "cpu",
+              "cpu_capability", "blas", "onednn", "numerics_env", "device", "precision", "threads", "wall_seconds",
+              "finished_at")  # fmt: skip
+#: The provenance columns that determine a run's bits: equal bits are expected only where all of them match.
+NUMERICS = ("cpu", "cpu_capability", "blas", "onednn", "numerics_env", "torch_version", "numpy_version", "device",
+            "precision", "threads")  # fmt: skip
+#: Environment variables that change which CPU kernels torch, oneDNN and MKL run.
+_NUMERICS_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS",
+                 "MKL_DEBUG_CPU_TYPE")  # fmt: skip
 
 
 # floats must read back bit for bit: pandas >= 3 does so by default (and deprecates the option)
@@ -65,6 +84,10 @@ _ROUND_TRIP = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precisio
 
 class IncompatibleStoreError(RuntimeError):
     """A results store was written by another format version or for another sweep; it is left untouched."""
+
+
+class StoreBusyError(RuntimeError):
+    """Another process is writing this results store (see :meth:`Store.writing`)."""
 
 
 # --------------------------------------------------------------------------- #
@@ -150,19 +173,77 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def provenance() -> dict:
-    """Versions, git commit (``-dirty`` if tracked files differ) and machine of this process."""
-    from . import __version__
+def _cpu_model() -> str:
+    """Vendor, model name, family, model and stepping of the first CPU (Linux); else what platform knows."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine() or "unknown"
+    info = {}
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the first processor's block is enough
+        key, _, value = line.partition(":")
+        info[key.strip()] = value.strip()
+    ids = " ".join(f"{k} {info[k]}" for k in ("cpu family", "model", "stepping") if k in info)
+    name = info.get("model name") or info.get("Model") or platform.processor() or platform.machine()
+    return f"{name} ({info.get('vendor_id', platform.machine())}{', ' + ids if ids else ''})"
 
+
+@functools.lru_cache(maxsize=1)
+def _torch_numerics() -> dict:
+    """torch's version, its CPU kernels' capability (AVX2, AVX512, …) and the MKL and oneDNN it was built with."""
     try:
         import torch
-
-        torch_version = torch.__version__
     except ImportError:
-        torch_version = "none"
-    return {"wdlib_version": __version__, "torch_version": torch_version,
+        return {"torch_version": "none", "cpu_capability": "none", "blas": "none", "onednn": "none"}
+    config = torch.__config__.show()
+    mkl = re.search(r"Math Kernel Library Version ([\w.]+)", config)
+    blas = re.search(r"BLAS_INFO=(\w+)", config)
+    onednn = re.search(r"MKL-DNN v([\w.]+)", config)
+    return {"torch_version": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "blas": f"mkl {mkl.group(1)}" if mkl else (blas.group(1) if blas else "unknown"),
+            "onednn": onednn.group(1) if onednn and torch.backends.mkldnn.is_available() else "none"}  # fmt: skip
+
+
+def provenance() -> dict:
+    """Versions, git commit (``-dirty`` if tracked files differ), host and CPU numerics of this process.
+
+    ``device`` and ``precision`` are those of the run (see :func:`_execute`);
+    here they are the defaults of a run that does not report them.
+    """
+    import numpy as np
+
+    from . import __version__
+
+    env = ";".join(f"{k}={os.environ[k]}" for k in _NUMERICS_ENV if os.environ.get(k))
+    return {"wdlib_version": __version__, **_torch_numerics(), "numpy_version": np.__version__,
             "python_version": platform.python_version(), "git_commit": _git_commit(),
-            "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs)"}  # fmt: skip
+            "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs)", "cpu": _cpu_model(),
+            "numerics_env": env or "none", "device": "cpu", "precision": "float32"}  # fmt: skip
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
+
+
+def numerics_differ(row: Mapping, here: Mapping | None = None) -> dict:
+    """The :data:`NUMERICS` fields in which a stored row differs from ``here`` (default: this process).
+
+    Returns ``{field: (stored, here)}``; empty means equal bits are expected.
+    A field the row does not record (rows written before wdlib 0.2) counts as
+    different, with ``stored`` None.  ``here`` without ``threads`` takes the
+    row's (a re-run uses the recorded thread count).
+    """
+    here = {**provenance(), "threads": row.get("threads"), **(here or {})}
+    out = {}
+    for name in NUMERICS:
+        stored = row.get(name)
+        if _missing(stored):
+            out[name] = (None, here.get(name))
+        elif str(stored) != str(here.get(name)) and not (name == "threads" and int(stored) == int(here[name])):
+            out[name] = (stored, here.get(name))
+    return out
 
 
 def _resolve(fn: Callable | str) -> Callable:
@@ -196,6 +277,8 @@ def _execute(fn: Callable | str, config: dict, threads: int) -> tuple[dict, pd.D
         raise TypeError(f"a run function must return (metrics dict, history DataFrame); got "
                         f"({type(metrics).__name__}, {type(history).__name__})")
     prov = provenance()
+    # the run says where and at which precision it computed (wdlib.train puts it in the history's attrs)
+    prov.update({k: str(history.attrs[k]) for k in ("device", "precision") if k in history.attrs})
     prov["threads"] = used
     prov["wall_seconds"] = time.perf_counter() - start
     prov["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -233,7 +316,20 @@ class Store:
 
     Opening a folder written by another store version, or for another sweep
     name, raises :class:`IncompatibleStoreError` and changes nothing.
+
+    Several processes may share a store: every write happens under the
+    store's lock (a ``filelock`` lock file in the folder, released by the
+    operating system when its holder dies, even by SIGKILL), re-reads the
+    tables first, and checks ``meta.json`` again, so no finished run is lost
+    and a store never mixes two sweeps.  :func:`run_sweep` holds the lock for
+    the whole sweep: a second sweep into the same folder waits ``wait``
+    seconds, then refuses with :class:`StoreBusyError` naming the writer.
+    Temporary files orphaned by a writer killed mid-write are removed the next
+    time the lock is taken.
     """
+
+    #: the lock file and the note naming its holder (both ignored by git)
+    LOCK_NAME, WRITER_NAME = ".wdlib-store.lock", ".wdlib-store.writer"
 
     def __init__(self, path: str | Path, *, sweep: str, fmt: str = "csv"):
         if fmt not in ("csv", "parquet"):
@@ -249,6 +345,71 @@ class Store:
             raise IncompatibleStoreError(f"{self.path} holds run tables but no meta.json: not a wdlib sweep store "
                                          f"(version {STORE_VERSION}); use an empty folder")
         self._runs: pd.DataFrame | None = None
+        self._lock, self._depth = None, 0
+        if self.path.is_dir() and any(self._orphans()):
+            try:  # clean up now if no one is writing; otherwise the writer's next lock does it
+                with self.writing(wait=0):
+                    pass
+            except (StoreBusyError, OSError):
+                pass
+
+    # -- the writer's lock ---------------------------------------------- #
+    def _orphans(self):
+        return (f for f in self.path.glob(".*.tmp") if f.name.startswith((".runs.", ".history.", ".meta.json.")))
+
+    @contextlib.contextmanager
+    def writing(self, wait: float = 0.0):
+        """Hold the store's lock (re-entrant): only the holder writes; others wait up to ``wait`` seconds.
+
+        On taking it: orphaned temporary files are removed, ``meta.json`` is
+        checked again (another process may have started the store meanwhile)
+        or written, claiming the folder for this sweep, and the cached run
+        table is dropped, so the holder sees every row.
+        Raises :class:`StoreBusyError` (naming the holder) after ``wait`` seconds.
+        """
+        import filelock
+
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = self._lock or filelock.FileLock(self.path / self.LOCK_NAME)
+        try:
+            self._lock.acquire(timeout=wait)
+        except filelock.Timeout:
+            raise StoreBusyError(self._busy_message(wait)) from None
+        self._depth = 1
+        note = self.path / self.WRITER_NAME
+        try:
+            for orphan in self._orphans():
+                orphan.unlink(missing_ok=True)
+            if self.meta_path.is_file():
+                self._check_meta(json.loads(self.meta_path.read_text()))
+            else:  # the holder claims the folder for its sweep at once
+                meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "sweep": self.sweep, "fmt": self.fmt}
+                _atomic_write(self.meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1) + "\n"))
+            self._runs = None
+            note.write_text(json.dumps({"pid": os.getpid(), "host": platform.node(), "sweep": self.sweep,
+                                        "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}))  # fmt: skip
+            yield self
+        finally:
+            self._depth = 0
+            note.unlink(missing_ok=True)
+            self._lock.release()
+
+    def _busy_message(self, wait: float) -> str:
+        try:
+            who = json.loads((self.path / self.WRITER_NAME).read_text())
+            holder = f"process {who['pid']} on {who['host']} (sweep {who['sweep']!r}, since {who['since']})"
+        except (OSError, ValueError, KeyError):
+            holder = "another process"
+        return (f"the results store {self.path} is being written by {holder}; waited {wait:g} s. Let that sweep "
+                "finish (it resumes, so nothing is lost), pass a longer wait (run_sweep(wait=...), --wait SECONDS), "
+                "or give this sweep another folder.")
 
     def _check_meta(self, meta: dict) -> None:
         where = f"the results store {self.path}"
@@ -295,19 +456,25 @@ class Store:
         else:
             _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
 
-    def add(self, config: Mapping, metrics: Mapping, history: pd.DataFrame, prov: Mapping) -> None:
-        """Record one finished run (history first, run table last; each file replaced atomically)."""
+    def add(self, config: Mapping, metrics: Mapping, history: pd.DataFrame, prov: Mapping, *,
+            wait: float = 60.0) -> None:  # fmt: skip
+        """Record one finished run (history first, run table last; each file replaced atomically).
+
+        Takes the store's lock unless this process holds it already, waiting up
+        to ``wait`` seconds for another writer (see :meth:`writing`).  A run
+        already in the table (written by another process meanwhile) is skipped.
+        """
         config = _freeze(config)
         key = run_key(config)
-        if key in self.finished():
-            return
         clash = (set(config) | {"key", "config"}) & (set(metrics) | set(PROVENANCE))
         if clash:
             raise ValueError(f"metric names {sorted(clash)} collide with configuration or provenance columns")
-        self.path.mkdir(parents=True, exist_ok=True)
-        if not self.meta_path.is_file():
-            meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "sweep": self.sweep, "fmt": self.fmt}
-            _atomic_write(self.meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1) + "\n"))
+        with self.writing(wait=wait):
+            self._runs = None  # another process may have added rows since this one last read
+            if key not in self.finished():
+                self._add(config, key, metrics, history, prov)
+
+    def _add(self, config: dict, key: str, metrics: Mapping, history: pd.DataFrame, prov: Mapping) -> None:
         old = self._read(self.history_path)
         if not old.empty:
             old = old[old["key"] != key]  # an orphan of an earlier, killed attempt
@@ -330,8 +497,10 @@ def _as_numbers(metrics: Mapping) -> dict:
 
 
 def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, executor=None, threads: int | None = None,
-              progress: bool | None = None) -> pd.DataFrame:  # fmt: skip
+              progress: bool | None = None, wait: float = 0.0) -> pd.DataFrame:  # fmt: skip
     """Run every configuration not yet in ``store``; return the run table in the order of ``configs``.
+
+    The table's ``attrs["new"]`` says how many runs this call executed.
 
     Parameters
     ----------
@@ -353,6 +522,10 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
         along (Dask workers would otherwise start with one).  With ``N``
         parallel workers on ``C`` cores pass ``threads=C // N``.  The count is
         recorded in the run table's ``threads`` column.
+    wait : float, default 0
+        Seconds to wait for another process that is writing ``store``
+        (:meth:`Store.writing`) before refusing with :class:`StoreBusyError`.
+        This sweep holds the store's lock until it returns.
     """
     import torch
 
@@ -367,6 +540,16 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
     if any("seed" not in c for c in configs):
         raise ValueError("every configuration needs a 'seed'")
     keys = [run_key(c) for c in configs]
+    _resolve(fn)  # a wrong name fails here, before the store is touched
+    with store.writing(wait=wait):
+        new = _run_pending(fn, configs, keys, store, executor, threads, progress)
+    runs = store.runs().set_index("key").loc[keys].reset_index()
+    runs.attrs["new"] = new
+    return runs
+
+
+def _run_pending(fn, configs, keys, store, executor, threads, progress) -> int:
+    """Run the configurations not in ``store`` (whose lock this process holds); return how many ran."""
     done = store.finished()
     pending = [c for c, k in zip(configs, keys) if k not in done]
     from tqdm.auto import tqdm
@@ -393,8 +576,38 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
             finally:
                 for future in futures:
                     future.cancel()
-    runs = store.runs().set_index("key")
-    return runs.loc[keys].reset_index()
+    return len(pending)
+
+
+def _die_with_parent() -> None:
+    """A pool worker's initializer: end this worker as soon as the process that started it ends."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:  # PR_SET_PDEATHSIG: the kernel sends SIGKILL when the parent dies, at once
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # it died before the line above ran
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second guard): the parent's pid changes when it dies
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="wdlib-watch-parent", daemon=True).start()
+
+
+def process_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A ``ProcessPoolExecutor`` whose workers end when this process ends, even when it is SIGKILLed.
+
+    A plain pool's workers outlive a killed parent (each finishes its run and
+    then waits on the pool's pipes, holding its memory); these exit within a
+    second.  ``--executor processes:N`` uses this pool.
+    """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    return cf.ProcessPoolExecutor(workers, initializer=_die_with_parent)
 
 
 # --------------------------------------------------------------------------- #
@@ -412,7 +625,7 @@ def _executor(spec: str):
         return None, lambda: None
     kind, _, arg = spec.partition(":")
     if kind == "processes" and arg.isdigit() and int(arg) >= 1:
-        ex = cf.ProcessPoolExecutor(int(arg))
+        ex = process_pool(int(arg))
         return ex, ex.shutdown
     if kind in ("dask", "dask-local") and arg:
         from distributed import Client, LocalCluster
@@ -473,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch threads per run (default: CPUs ÷ parallel workers; equal bits need equal threads)")
     parser.add_argument("--rerun", metavar="KEY", help="execute one stored run again and compare its metrics bit for bit")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for another process writing the same store, then give up (default 0)")
     args = parser.parse_args(argv)
     chapter = args.name in CHAPTER_SWEEPS
     if args.name not in SWEEPS and not chapter:
@@ -511,14 +726,18 @@ def main(argv: list[str] | None = None) -> int:
     counts = {}
     try:
         for name in names:
-            store = store_for(name)
-            before = len(store.finished())
-            runs = run_sweep(SWEEPS[name].fn, SWEEPS[name].configs(args.profile), store, executor=executor,
-                             threads=args.threads, progress=args.progress)  # fmt: skip
-            counts[name] = {"runs": len(runs), "new": len(runs) - before, "store": str(store.path),
+            try:
+                store = store_for(name)
+                runs = run_sweep(SWEEPS[name].fn, SWEEPS[name].configs(args.profile), store, executor=executor,
+                                 threads=args.threads, progress=args.progress, wait=args.wait)  # fmt: skip
+            except (StoreBusyError, IncompatibleStoreError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 3
+            new = runs.attrs["new"]
+            counts[name] = {"runs": len(runs), "new": new, "store": str(store.path),
                             "description": SWEEPS[name].description}  # fmt: skip
-            print(f"{name} ({args.profile}): {len(runs)} runs in {store.path} ({len(runs) - before} new, "
-                  f"{before} already there)", flush=True)
+            print(f"{name} ({args.profile}): {len(runs)} runs in {store.path} ({new} new, {len(runs) - new} already "
+                  "there)", flush=True)
     finally:
         close()
     if chapter and args.profile == "full":

@@ -37,7 +37,7 @@ from torch import nn
 from .decay import _check_int, _check_number, max_norm_, param_groups
 from .optim import SGDW
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer", "numerics"]
 
 #: optimizer name -> (how λ acts, constructor).  ``weight_decay`` is the canonical λ for all of them:
 #: for a mean loss the coupled ones add λ·w to the gradient, the decoupled ones shrink w by η·λ.
@@ -146,6 +146,20 @@ class _Stepper:
     @property
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
+
+
+def numerics(model: nn.Module) -> dict[str, str]:
+    """Where and at which precision ``model`` computes: ``{"device": "cpu" | "cuda:<name>", "precision": "float32"}``.
+
+    Part of a run's provenance (:data:`wdlib.sweep.NUMERICS`): :func:`fit` and
+    :func:`fit_lm` put it in their history's ``attrs``.
+
+    >>> numerics(nn.Linear(2, 1))
+    {'device': 'cpu', 'precision': 'float32'}
+    """
+    p = next(model.parameters())
+    device = f"cuda:{torch.cuda.get_device_name(p.device)}" if p.device.type == "cuda" else str(p.device)
+    return {"device": device, "precision": str(p.dtype).removeprefix("torch.")}
 
 
 def _progress(total: int, progress: bool | None, desc: str):
@@ -280,7 +294,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
             rows.append(row)
             bar.set_postfix(loss=f"{row['train_loss']:.3f}")
     history = pd.DataFrame(rows)
-    history.attrs["seconds"] = time.perf_counter() - start
+    history.attrs.update(seconds=time.perf_counter() - start, **numerics(model))
     return history
 
 
@@ -353,5 +367,5 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
                 measure()
                 bar.set_postfix(val=f"{rows[-1]['val_loss']:.3f}")
     history = pd.DataFrame(rows)
-    history.attrs["seconds"] = time.perf_counter() - start
+    history.attrs.update(seconds=time.perf_counter() - start, **numerics(model))
     return history
