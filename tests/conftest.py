@@ -13,6 +13,22 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 
+_REPORT: list[str] = []
+
+
+@pytest.fixture
+def report():
+    """``report(line)``: a line for the summary at the end of the test run (which re-check ran, and why)."""
+    return _REPORT.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _REPORT:
+        terminalreporter.section("re-checks of committed runs")
+        for line in _REPORT:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """The book built by the real pipeline (quick profile) into a temporary folder.

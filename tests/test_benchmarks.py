@@ -31,7 +31,7 @@ def test_ridge_benchmark_rejects_bad_arguments(argv, capsys):
 
 def test_unknown_benchmark_prints_usage(capsys):
     assert bench_cli.main(["nope"]) == 2
-    assert "usage: python -m wdlib.benchmarks {ridge,throughput}" in capsys.readouterr().err
+    assert "usage: python -m wdlib.benchmarks {ridge,throughput,recheck}" in capsys.readouterr().err
 
 
 def test_throughput_benchmark_measures_every_method_against_baselines_of_the_same_run():
@@ -54,3 +54,24 @@ def test_throughput_cli_rejects_bad_sizes(capsys):
     with pytest.raises(SystemExit) as info:
         bench_cli.main(["throughput", "--images", "0"])
     assert info.value.code == 2 and "--images must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_recheck_benchmark_puts_rounding_below_the_tolerance_and_real_changes_above_it():
+    """On a committed vision row: the stored row and this machine's rounding perturbations sit below the tolerance,
+    a 0.1 % change of the learning rate or of λ above it."""
+    from wdlib.data import DataNotFoundError, locate
+
+    try:
+        locate("fashion-mnist", "t10k-labels-idx1-ubyte.gz")
+    except DataNotFoundError as exc:
+        pytest.skip(f"Fashion-MNIST not installed ({exc})")
+    from wdlib.benchmarks import recheck
+
+    table = recheck.run("fmnist-optimizers")
+    ratio = table["÷ tolerance"]
+    assert list(ratio.index[:3]) == ["stored row vs here", "here, threads 2", "here, kernels capped at avx2"] or \
+        list(ratio.index[:2]) == ["stored row vs here", "here, threads 2"]  # fmt: skip
+    rounding = ratio[[i for i in ratio.index if i.startswith(("stored", "here"))]]
+    assert (rounding <= 0.1).all()  # the tolerance is ten times the largest of them (or the floor)
+    assert ratio["lr × (1 + 1e-3)"] > 1 and ratio["weight_decay × (1 + 1e-3)"] > 1

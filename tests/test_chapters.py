@@ -219,24 +219,6 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     assert 0 < float(v["full_wall_min"]) < 60  # the full profile finishes within the hour
 
 
-@pytest.mark.parametrize("chapter", ["05_vision", "06_text"])
-def test_a_committed_row_reruns_to_the_same_bits(chapter):
-    """The command in a row's metadata re-runs it on this machine to identical metrics (the chapter's cheapest row)."""
-    import pandas as pd
-
-    from wdlib.experiments import CHAPTER_SWEEPS, results_folder
-
-    rows = []
-    for name in CHAPTER_SWEEPS[chapter]:
-        r = pd.read_csv(results_folder(name) / "runs.csv")
-        rows += [(w, name, k) for w, k in zip(r["wall_seconds"], r["key"])]
-    _, name, key = min(rows)
-    out = subprocess.run([sys.executable, "-m", "wdlib.sweep", name, "--profile", "full", "--rerun", key], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert f"identical: run {key}" in out.stdout
-
-
 CH6 = ROOT / "chapters" / "06_text.ipynb"
 
 

@@ -149,11 +149,17 @@ def test_rerun_reports_identical_and_catches_a_changed_number(tmp_path):
     runs = pd.read_csv(store / "runs.csv")
     key = runs["key"].iloc[0]
     out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", key)
-    assert out.returncode == 0 and f"identical: run {key}" in out.stdout
+    assert out.returncode == 0 and f"PASS: run {key}" in out.stdout and "identical, bit for bit" in out.stdout
+    assert "this machine matches the row's numerics" in out.stdout
     runs.loc[0, "test_acc"] += 1e-12
     runs.to_csv(store / "runs.csv", index=False)
     out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", key)
-    assert out.returncode == 1 and "test_acc" in out.stdout and "DIFFERS" in out.stdout
+    assert out.returncode == 1 and f"FAIL: run {key}" in out.stdout and "in test_acc" in out.stdout
+    # the stored history's first epoch, re-run alone, against a tolerance measured here
+    out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", key, "--prefix", "1",
+               "--rtol", "auto")  # fmt: skip
+    assert out.returncode == 0 and "rounding sensitivity here: threads" in out.stdout, out.stdout + out.stderr
+    assert f"PASS: the first 1 epochs/steps of run {key}" in out.stdout
     out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", "nosuchkey")
     assert out.returncode != 0 and "no run 'nosuchkey'" in out.stderr
 

@@ -97,10 +97,10 @@ def _weight_norm(model) -> float:
                          if p.dim() >= 2))  # fmt: skip
 
 
-def _fit(c, model, opt, train, test, hooks=()) -> pd.DataFrame:
+def _fit(c, model, opt, train, test, hooks=(), stop_after=None) -> pd.DataFrame:
     return fit(model, opt, train, epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"],
                evals={"train_eval": train, "test": test}, schedule=c["schedule"], eval_every=c["eval_every"],
-               hooks=hooks, progress=False)  # fmt: skip
+               hooks=hooks, progress=False, stop_after=stop_after)  # fmt: skip
 
 
 def _final_metrics(history: pd.DataFrame, model) -> dict:
@@ -111,7 +111,7 @@ def _final_metrics(history: pd.DataFrame, model) -> dict:
             "best_test_acc": float(history["test_acc"].max()), "weight_norm": _weight_norm(model)}  # fmt: skip
 
 
-def vision_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
+def vision_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
     """Train a small CNN on a stratified Fashion-MNIST subset; one sweep run.
 
     ``config`` holds ``seed`` (initialization, batch order) and any of
@@ -123,13 +123,15 @@ def vision_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     eval mode on the training subset, ``test_loss``/``test_acc``,
     ``gap_acc`` = train − test accuracy, ``best_test_acc`` over the evaluated
     epochs, ``weight_norm``: the norm of all weight matrices and kernels) and the history.
+    ``stop_after`` ends the run after that many epochs (a prefix of the
+    history, for :func:`wdlib.recheck.recheck`; the metrics are then partial).
     """
     c, model, opt, train, test = _vision_setup(config, "vision_run")
-    history = _fit(c, model, opt, train, test)
+    history = _fit(c, model, opt, train, test, stop_after=stop_after)
     return _final_metrics(history, model), history
 
 
-def vision_norms_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
+def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
     """:func:`vision_run` that also follows the weights' norms and angular updates step by step.
 
     The extra key ``track_every`` (default 1) sets how often a
@@ -138,13 +140,13 @@ def vision_norms_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     matrix and kernel).  The metrics are :func:`vision_run`'s; the history is
     the tracker's table (``step``, ``name``, ``norm``, ``angular_update``,
     ``lr``, ``effective_lr``) with ``epoch`` rows of the test accuracy left
-    out: read them from the metrics.
+    out: read them from the metrics.  ``stop_after``: as in :func:`vision_run`.
     """
     c, model, opt, train, test = _vision_setup(config, "vision_norms_run", {"track_every": 1})
     names = model.scale_invariant or [n for n, p in model.named_parameters() if p.dim() >= 2]
     tracker = NormTracker(model, names, optimizer=opt, every=_check_int(c["track_every"], "track_every"))
     tracker.record(0)
-    history = _fit(c, model, opt, train, test, hooks=[tracker])
+    history = _fit(c, model, opt, train, test, hooks=[tracker], stop_after=stop_after)
     table = tracker.to_frame()
     table.attrs.update(history.attrs)
     return _final_metrics(history, model), table
@@ -214,10 +216,11 @@ def _text_setup(config: Mapping, who: str):
     return c, vocab, model, opt, encoded
 
 
-def _text_fit(c, model, opt, encoded) -> tuple[dict, pd.DataFrame]:
+def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFrame]:
     max_norm = {"fc.weight": float(c["max_norm"])} if c["max_norm"] else None
     history = fit(model, opt, encoded["train"], epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"],
-                  evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm, progress=False)  # fmt: skip
+                  evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm, progress=False,
+                  stop_after=stop_after)  # fmt: skip
     best = int(history["dev_acc"].to_numpy().argmax())  # the first epoch with the best dev accuracy
     metrics = {"test_acc": float(history["test_acc"].iloc[best]), "dev_acc": float(history["dev_acc"].iloc[best]),
                "best_epoch": int(history["epoch"].iloc[best]), "final_test_acc": float(history["test_acc"].iloc[-1]),
@@ -232,7 +235,7 @@ def text_steps_per_epoch(config: Mapping) -> int:
     return math.ceil(len(_text_splits(c)["train"][0]) / _check_int(c["batch_size"], "batch_size"))
 
 
-def text_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
+def text_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
     """Kim's (2014) CNN-rand on MR (one fold of ``folds``-fold CV) or SST-2; one sweep run.
 
     ``config`` holds ``seed`` and any of :data:`TEXT_DEFAULTS`.  MR: the
@@ -246,10 +249,10 @@ def text_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     Returns the metrics at the epoch with the best dev accuracy (Kim's early
     stopping: ``test_acc``, ``dev_acc``, ``best_epoch``, ``test_loss``), the
     last epoch's ``final_test_acc`` and ``train_acc``, the ``weight_norm``, and
-    the per-epoch history.
+    the per-epoch history.  ``stop_after``: as in :func:`vision_run`.
     """
     c, _, model, opt, encoded = _text_setup(config, "text_run")
-    return _text_fit(c, model, opt, encoded)
+    return _text_fit(c, model, opt, encoded, stop_after=stop_after)
 
 
 def text_embedding_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
@@ -299,7 +302,7 @@ LM_PARAMS = {
 }  # fmt: skip
 
 
-def lm_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
+def lm_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
     """A character transformer on Tiny Shakespeare with AdamW (betas 0.9, 0.99); one sweep run.
 
     ``decay`` = ``"matrices"`` decays tensors with two or more dimensions only
@@ -308,7 +311,8 @@ def lm_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     ``lr`` to ``final_lr`` after ``warmup`` steps) or ``"constant"`` (after
     the same warm-up).  Returns the final and best ``val_loss``, the final
     ``train_loss`` (both measured on fixed evaluation windows) and the
-    ``weight_norm``, and the history every ``eval_every`` steps.
+    ``weight_norm``, and the history every ``eval_every`` steps.  ``stop_after``
+    ends the run after that many steps (see :func:`vision_run`).
     """
     c = _complete(config, LM_DEFAULTS, "lm_run", LM_PARAMS)
     vocab_size, train_tokens, val_tokens = _shakespeare()
@@ -320,10 +324,11 @@ def lm_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     history = fit_lm(model, opt, train_tokens, val_tokens, steps=c["steps"], batch_size=c["batch_size"],
                      block_size=c["block_size"], seed=c["seed"], eval_every=c["eval_every"],
                      eval_batches=c["eval_batches"], schedule=c["schedule"], warmup=c["warmup"], final_lr=final,
-                     grad_clip=c["grad_clip"] or None, progress=False)  # fmt: skip
-    last = history.iloc[-1]
+                     grad_clip=c["grad_clip"] or None, progress=False, stop_after=stop_after)  # fmt: skip
+    last = history.iloc[-1] if len(history) else {"val_loss": math.nan, "train_loss": math.nan}  # stopped early
     metrics = {"val_loss": float(last["val_loss"]), "train_loss": float(last["train_loss"]),
-               "best_val_loss": float(history["val_loss"].min()), "weight_norm": _weight_norm(model)}  # fmt: skip
+               "best_val_loss": float(history["val_loss"].min()) if len(history) else math.nan,
+               "weight_norm": _weight_norm(model)}  # fmt: skip
     return metrics, history
 
 

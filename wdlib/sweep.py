@@ -24,7 +24,7 @@ and the kernels torch picks for it, the BLAS and oneDNN versions, the device
 and precision, the thread count).  Every run gets the same torch thread count
 wherever it executes.  A run gives the same bits again only where all of
 :data:`NUMERICS` match; elsewhere float32 kernels round differently from the
-first step on, and :func:`recheck` compares within tolerances instead.
+first step on, and :func:`wdlib.recheck.recheck` compares within tolerances instead.
 
 A sweep with a name in :data:`wdlib.experiments.SWEEPS` runs from the shell::
 
@@ -641,25 +641,6 @@ def _executor(spec: str):
     raise ValueError(f"unknown executor {spec!r}; use serial, processes:N, dask:ADDRESS or dask-local:N")
 
 
-def _rerun(spec, store: Store, key: str) -> int:
-    """Execute one stored run again, on its recorded thread count, and compare every metric bit for bit."""
-    runs = store.runs()
-    if runs.empty or key not in set(runs["key"]):
-        raise SystemExit(f"no run {key!r} in {store.path}; its keys are in the 'key' column of {store.runs_path}")
-    row = runs.set_index("key").loc[key]
-    config = json.loads(row["config"])
-    metrics, _, prov = _execute(spec.fn, config, int(row["threads"]))
-    same = True
-    for name, value in _as_numbers(metrics).items():
-        stored = row[name]
-        equal = value == stored or (isinstance(value, float) and math.isnan(value) and math.isnan(stored))
-        same &= bool(equal)
-        print(f"{name:>16}  stored {float(stored)!r:<24} now {value!r:<24} {'identical' if equal else 'DIFFERS'}")
-    print(f"{'identical' if same else 'DIFFERENT'}: run {key} ({prov['wall_seconds']:.1f} s on {int(row['threads'])} "
-          f"threads; stored by torch {row['torch_version']}, now {prov['torch_version']})")
-    return 0 if same else 1
-
-
 def _write_chapter_metadata(folder: Path, record: dict) -> None:
     """Append this invocation to ``metadata.json`` of a chapter's results folder."""
     path = folder / "metadata.json"
@@ -684,7 +665,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", default="serial", help="serial, processes:N, dask:ADDRESS or dask-local:N")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per run (default: CPUs ÷ parallel workers; equal bits need equal threads)")
-    parser.add_argument("--rerun", metavar="KEY", help="execute one stored run again and compare its metrics bit for bit")
+    parser.add_argument("--rerun", metavar="KEY", help="execute one stored run again and compare it with the store: "
+                        "bit for bit where the row's numerics (CPU, kernels, versions, threads) match this machine")
+    parser.add_argument("--prefix", type=int, metavar="N", help="with --rerun: run only the first N epochs (steps "
+                        "for a language model) and compare the history's first rows")
+    parser.add_argument("--rtol", metavar="R", help="with --rerun, where bits are not expected: pass if every compared "
+                        "value is within this relative difference, or 'auto' (with --prefix) for ten times the run's "
+                        "rounding sensitivity measured here (default: report only)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait this long for another process writing the same store, then give up (default 0)")
@@ -713,7 +700,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.rerun:
         if chapter:
             parser.error("--rerun needs one sweep's name, not a chapter's")
-        return _rerun(SWEEPS[args.name], store_for(args.name), args.rerun)
+        from .recheck import main_rerun
+
+        return main_rerun(SWEEPS[args.name].fn, store_for(args.name), args.rerun, prefix=args.prefix, rtol=args.rtol)
     try:
         executor, close = _executor(args.executor)
     except ValueError as exc:

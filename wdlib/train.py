@@ -207,7 +207,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
         schedule: str | Callable[[int], float] = "constant", warmup: int = 0, final_lr: float = 0.0,
         grad_clip: float | None = None, max_norm: Mapping[str, float] | None = None,
         hooks: Sequence[Callable] = (), drop_last: bool = False, eval_every: int = 1, eval_batch_size: int = 1024,
-        progress: bool | None = None) -> pd.DataFrame:  # fmt: skip
+        progress: bool | None = None, stop_after: int | None = None) -> pd.DataFrame:  # fmt: skip
     """Train a classifier on in-memory tensors with mean cross-entropy.
 
     Parameters
@@ -233,6 +233,10 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
         Called after each step; ``step`` counts from 1.
     drop_last : bool, default False
         Skip the last, smaller batch of each epoch.
+    stop_after : int, optional
+        Stop after this many epochs, the schedule still spanning ``epochs``:
+        the first rows of the full run's history, bit for bit (used to re-check
+        a committed run cheaply, :func:`wdlib.recheck.recheck`).
 
     Returns
     -------
@@ -257,6 +261,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
     evals = {name: _check_pair(pair, f"evals[{name!r}]") for name, pair in (evals or {}).items()}
     epochs, batch_size = _check_int(epochs, "epochs"), _check_int(batch_size, "batch_size")
     _check_int(seed, "seed", low=0), _check_int(eval_every, "eval_every")
+    last = epochs if stop_after is None else min(epochs, _check_int(stop_after, "stop_after"))
     n = len(x)
     per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
     if per_epoch == 0:
@@ -293,6 +298,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
                 row[f"{name}_loss"], row[f"{name}_acc"] = metrics["loss"], metrics["acc"]
             rows.append(row)
             bar.set_postfix(loss=f"{row['train_loss']:.3f}")
+            if epoch == last:
+                break
     history = pd.DataFrame(rows)
     history.attrs.update(seconds=time.perf_counter() - start, **numerics(model))
     return history
@@ -323,13 +330,15 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
            steps: int, batch_size: int, block_size: int, seed: int, eval_every: int = 100, eval_batches: int = 20,
            schedule: str | Callable[[int], float] = "constant", warmup: int = 0, final_lr: float = 0.0,
            grad_clip: float | None = 1.0, hooks: Sequence[Callable] = (),
-           progress: bool | None = None) -> pd.DataFrame:  # fmt: skip
+           progress: bool | None = None, stop_after: int | None = None) -> pd.DataFrame:  # fmt: skip
     """Train a next-token model on random ``block_size`` windows of a 1-D token tensor (nanoGPT's loop).
 
     Every ``eval_every`` steps (and at the end), the mean loss over
     ``eval_batches`` random batches of ``train`` and of ``val`` is measured in
     eval mode, from a generator seeded afresh each time so every evaluation
-    uses the same windows (nanoGPT's ``estimate_loss``).
+    uses the same windows (nanoGPT's ``estimate_loss``).  ``stop_after``
+    stops after that many steps, the schedule still spanning ``steps`` (see
+    :func:`fit`).
 
     Returns
     -------
@@ -345,6 +354,7 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
     steps, batch_size = _check_int(steps, "steps"), _check_int(batch_size, "batch_size")
     block_size, eval_every = _check_int(block_size, "block_size"), _check_int(eval_every, "eval_every")
     eval_batches, seed = _check_int(eval_batches, "eval_batches"), _check_int(seed, "seed", low=0)
+    last = steps if stop_after is None else min(steps, _check_int(stop_after, "stop_after"))
     stepper = _Stepper(model, optimizer, total=steps, schedule=schedule, warmup=warmup, final_lr=final_lr,
                        grad_clip=grad_clip, max_norm=None, hooks=hooks)  # fmt: skip
     rows, start = [], time.perf_counter()
@@ -359,7 +369,7 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
     with torch.random.fork_rng(devices=[]), _progress(steps, progress, "fit_lm") as bar:
         torch.manual_seed(seed)
         model.train()
-        for s in range(steps):
+        for s in range(last):
             xb, yb = _windows(train, batch_size, block_size, draw)
             stepper(F.cross_entropy(model(xb).flatten(0, 1), yb.flatten()))
             bar.update()

@@ -2,9 +2,10 @@
 
 ``python -m wdlib.benchmarks ridge``  — :mod:`wdlib.benchmarks.ridge`.
 ``python -m wdlib.benchmarks throughput``  — :mod:`wdlib.benchmarks.throughput`.
+``python -m wdlib.benchmarks recheck``  — :mod:`wdlib.benchmarks.recheck`.
 
 Every figure is a ratio against a baseline measured in the same run, on the
 same machine, so the tables travel between machines.
 """
 
-__all__ = ["ridge", "throughput"]
+__all__ = ["recheck", "ridge", "throughput"]
