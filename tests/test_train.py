@@ -139,3 +139,35 @@ def test_fit_rejects_bad_input(kwargs, message):
 def test_unknown_optimizer_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'; choose one of 'sgd', 'sgdw', 'adam', 'adamw', 'adadelta'"):
         train.make_optimizer(torch.nn.Linear(2, 2), "rmsprop", lr=0.1)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"lr": "0.1"}, r"Invalid lr value: '0.1' \(want a number, not a str\)"),
+    ({"lr": True}, r"Invalid lr value: True \(want a number, not a bool\)"),
+    ({"lr": 0.1, "momentum": 1.5}, r"Invalid momentum value: 1.5 \(want a finite number >= 0 and < 1\)"),
+    ({"lr": 0.1, "weight_decay": "1e-4"}, r"Invalid weight_decay value: '1e-4'"),
+    ({"lr": 0.1, "stop_after": 0}, None),
+])  # fmt: skip
+def test_make_optimizer_refuses_text_flags_and_out_of_range_momentum(kwargs, message):
+    if message is None:  # stop_after is fit's, not make_optimizer's: checked there
+        x, y = _data()
+        model = build_model("small_cnn", seed=0, channels=(4, 8), hidden=16)
+        with pytest.raises(ValueError, match="stop_after must be an integer >= 1"):
+            train.fit(model, train.make_optimizer(model, "sgd", lr=0.1), (x, y), epochs=2, batch_size=20, seed=0,
+                      stop_after=0, progress=False)  # fmt: skip
+        return
+    with pytest.raises(ValueError, match=message):
+        train.make_optimizer(torch.nn.Linear(2, 2), "sgd", **kwargs)
+
+
+def test_stop_after_gives_the_first_epochs_of_the_full_run_bit_for_bit():
+    x, y = _data()
+
+    def run(**kw):
+        model = build_model("small_cnn", seed=0, channels=(4, 8), hidden=16)
+        opt = train.make_optimizer(model, "sgd", lr=0.1, weight_decay=1e-3)
+        return train.fit(model, opt, (x, y), epochs=4, batch_size=20, seed=0, schedule="cosine", progress=False, **kw)
+
+    full, prefix = run(), run(stop_after=2)
+    pd.testing.assert_frame_equal(prefix, full.iloc[:2], check_exact=True)  # the schedule still spans 4 epochs
+    assert prefix.attrs["device"] == "cpu" and prefix.attrs["precision"] == "float32"

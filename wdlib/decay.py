@@ -44,7 +44,12 @@ _EMBEDDING_TYPES = (nn.Embedding, nn.EmbeddingBag)
 
 
 def _check_number(value, name: str, *, low: float = 0.0, low_ok: bool = True, high: float | None = None) -> float:
-    """``float(value)`` if finite and in range, else torch.optim's ``Invalid {name} value`` error."""
+    """``float(value)`` if finite and in range, else torch.optim's ``Invalid {name} value`` error.
+
+    Strings and bools are refused, not converted: ``lr="0.1"`` is a typo in a configuration, not a number.
+    """
+    if isinstance(value, (str, bytes, bool)):
+        raise ValueError(f"Invalid {name} value: {value!r} (want a number, not a {type(value).__name__})")
     try:
         v = float(value)
     except (TypeError, ValueError):

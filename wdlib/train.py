@@ -66,6 +66,8 @@ def make_optimizer(model: nn.Module, name: str, *, lr: float, weight_decay: floa
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(map(repr, OPTIMIZERS))}")
     lr = _check_number(lr, "lr", low_ok=False)
+    if name in ("sgd", "sgdw"):
+        momentum = _check_number(momentum, "momentum", high=1.0)
     groups = param_groups(model, weight_decay, **group_options)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=momentum)
