@@ -6,6 +6,7 @@ from wdlib.benchmarks import __main__ as bench_cli
 from wdlib.benchmarks import ridge as ridge_bench
 
 
+@pytest.mark.slow
 def test_ridge_benchmark_table_has_every_method_and_ratio_one_for_wdlib():
     df = ridge_bench.run([(40, 5), (10, 30)], n_alphas=5, repeat=1)
     assert set(df["method"]) == {"wdlib", "Ridge loop", "RidgeCV svd", "RidgeCV eigen", "bare SVD"}
@@ -13,6 +14,7 @@ def test_ridge_benchmark_table_has_every_method_and_ratio_one_for_wdlib():
     assert (df.loc[df.method == "wdlib", "ratio"] == 1.0).all()
 
 
+@pytest.mark.slow
 def test_ridge_benchmark_cli_prints_table_and_writes_csv(tmp_path, capsys):
     out = tmp_path / "r.csv"
     assert bench_cli.main(["ridge", "--sizes", "30x4", "--n-alphas", "3", "--repeat", "1", "--csv", str(out)]) == 0
@@ -34,6 +36,7 @@ def test_unknown_benchmark_prints_usage(capsys):
     assert "usage: python -m wdlib.benchmarks {ridge,throughput,recheck}" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_throughput_benchmark_measures_every_method_against_baselines_of_the_same_run():
     from wdlib import data
     from wdlib.benchmarks import throughput

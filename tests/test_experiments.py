@@ -85,7 +85,9 @@ def test_every_profile_of_every_sweep_is_a_valid_configuration_of_its_run_functi
                               experiments.TEXT_PARAMS)
 
 
+@pytest.mark.slow
 def test_text_regularizers_smoke_profile_records_norms_by_frequency_for_each_variant():
+    _text_data()
     runs, hist = experiments.load_results("text-regularizers", "smoke")
     assert len(runs) == len(SWEEPS["text-regularizers"].configs("smoke")) == 6
     assert set(hist.columns) >= {"key", "count_low", "words", "init_norm", "norm"}
@@ -113,6 +115,7 @@ def test_project_root_is_found_from_a_subfolder(tmp_path):
     assert experiments.project_root(deep) == tmp_path
 
 
+@pytest.mark.slow
 def test_smoke_profile_is_computed_in_a_fresh_folder_or_resumed_in_a_given_one(tmp_path):
     _fmnist()
     runs, hist = experiments.load_results("fmnist-bn", "smoke", root=tmp_path)
@@ -142,6 +145,7 @@ def test_vision_norms_run_tracks_the_scale_invariant_weights_every_step():
         experiments.vision_norms_run({**config, "track_evry": 2})
 
 
+@pytest.mark.slow
 def test_rerun_reports_identical_and_catches_a_changed_number(tmp_path):
     _fmnist()
     store = tmp_path / "bn"

@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from wdlib.optim import SGDW
+from wdlib.optim import SGDW, sgdw
 
 
 def quadratic(seed=0, d=6):
@@ -108,3 +108,39 @@ def test_bad_hyperparameters(case, kwargs, message):
 def test_bad_group_value_is_caught():
     with pytest.raises(ValueError, match="Invalid weight_decay value: -1"):
         SGDW([{"params": [torch.nn.Parameter(torch.ones(1))], "weight_decay": -1}], lr=0.1)
+
+
+@pytest.mark.parametrize("independent", [False, True])
+def test_a_group_added_after_construction_is_validated_and_decays_like_the_first(independent):
+    """add_param_group (what torch's schedulers and fine-tuning code call) checks the group and sets its initial_lr."""
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = SGDW([a], lr=0.1, momentum=0.9, weight_decay=0.5, independent_decay=independent)
+    opt.add_param_group({"params": [b], "lr": 0.2})
+    assert opt.param_groups[1]["initial_lr"] == 0.2 and opt.param_groups[1]["independent_decay"] is independent
+    for group in opt.param_groups:  # a schedule halves both learning rates
+        group["lr"] /= 2
+    a.grad, b.grad = torch.zeros(2), torch.zeros(2)
+    opt.step()
+    # zero gradient: only the decay acts, by 0.5·λ (independent) or lr·λ (torch's convention)
+    torch.testing.assert_close(a.detach(), torch.full((2,), 1 - (0.5 if independent else 0.05) * 0.5))
+    torch.testing.assert_close(b.detach(), torch.full((2,), 1 - (0.5 if independent else 0.1) * 0.5))
+    for bad, message in (({"lr": -1.0}, "Invalid learning rate value: -1.0"),
+                         ({"weight_decay": "0.1"}, "Invalid weight_decay value: '0.1'"),
+                         ({"momentum": 1.0}, "Invalid momentum value: 1.0")):  # fmt: skip
+        with pytest.raises(ValueError, match=re.escape(message)):
+            opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))], **bad})
+
+
+def test_the_functional_core_is_the_optimizer():
+    """sgdw() on lists of tensors takes the same steps as SGDW.step, bit for bit."""
+    torch.manual_seed(0)
+    w0, grads = torch.randn(5), [torch.randn(5) for _ in range(4)]
+    p = torch.nn.Parameter(w0.clone())
+    opt = SGDW([p], lr=0.05, momentum=0.9, weight_decay=0.1, nesterov=True)
+    q, buffers = w0.clone(), [None]
+    for g in grads:
+        p.grad = g
+        opt.step()
+        sgdw([q], [g], buffers, lr=0.05, weight_decay=0.1, decay_scale=0.05, momentum=0.9, dampening=0.0,
+             nesterov=True, maximize=False)  # fmt: skip
+    assert torch.equal(p.detach(), q)

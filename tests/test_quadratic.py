@@ -29,6 +29,7 @@ def test_gd_closed_form_equals_torch_sgd():
     np.testing.assert_allclose(Q3.gd(0.2, 50, w0), traj[-1], atol=1e-13)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("optimizer", "kw"), [(torch.optim.SGD, {"lr": 0.1, "weight_decay": 0.5}),
                                                (torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.5}),
                                                (torch.optim.Adam, {"lr": 1e-3, "weight_decay": 0.5})])  # fmt: skip

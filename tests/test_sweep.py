@@ -285,6 +285,7 @@ print("done")
 """
 
 
+@pytest.mark.slow
 def test_two_processes_adding_rows_at_once_lose_none(tmp_path):
     """Without the store's lock the last writer wins and the other's rows vanish; with it, every row is kept."""
     n, start = 25, time.time() + 2.0
@@ -313,6 +314,7 @@ print("rows", len(runs))
 """
 
 
+@pytest.mark.slow
 def test_a_second_sweep_into_a_busy_store_refuses_or_waits_and_meta_keeps_its_sweep(tmp_path):
     path = str(tmp_path / "s")
     first = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=1.5, wait=0))
@@ -364,6 +366,7 @@ sweep.run_sweep("tests.test_sweep:slow_toy", configs, sweep.Store({path!r}, swee
 """
 
 
+@pytest.mark.slow
 def test_killing_the_sweep_ends_its_pool_workers_promptly(tmp_path):
     """SIGKILL the process that drives a process pool: its workers (mid-run, 60 s to go) exit within seconds."""
     psutil = pytest.importorskip("psutil")

@@ -24,6 +24,7 @@ def _run(seed=0, dropout=0.3, **kw):
                             progress=False, **kw)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_same_seed_gives_bitwise_identical_history_and_weights():
     (m1, h1), (m2, h2) = _run(), _run()
     pd.testing.assert_frame_equal(h1, h2, check_exact=True)
@@ -32,6 +33,7 @@ def test_same_seed_gives_bitwise_identical_history_and_weights():
     assert not h1.equals(h3)
 
 
+@pytest.mark.slow
 def test_fit_leaves_the_global_rng_alone():
     torch.manual_seed(0)
     state = torch.random.get_rng_state()

@@ -277,9 +277,14 @@ def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay:
     tensor([0.9500, 0.9500])
     """
     lr = _check_number(lr, "lr", low_ok=False)
-    factor = 1.0 - lr * _check_rate(weight_decay, "weight_decay")
-    for p in params:
-        p.mul_(factor)
+    _decoupled_decay_(params, lr * _check_rate(weight_decay, "weight_decay"))
+
+
+def _decoupled_decay_(params: Iterable[torch.Tensor], shrink: float) -> None:
+    """The kernel of decoupled decay, ``w ← (1 − shrink)·w``, for checked input (also :class:`wdlib.optim.SGDW`'s)."""
+    if shrink != 0:
+        for p in params:
+            p.mul_(1.0 - shrink)
 
 
 @torch.no_grad()

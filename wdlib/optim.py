@@ -12,8 +12,33 @@ import torch
 from torch.optim import Optimizer
 
 from .decay import _check_number as _number
+from .decay import _decoupled_decay_
 
-__all__ = ["SGDW"]
+__all__ = ["SGDW", "sgdw"]
+
+
+def sgdw(params: list[torch.Tensor], grads: list[torch.Tensor], momentum_buffers: list[torch.Tensor | None], *,
+         lr: float, weight_decay: float, decay_scale: float, momentum: float, dampening: float, nesterov: bool,
+         maximize: bool) -> None:  # fmt: skip
+    """One SGDW step on lists of tensors, in place (the functional core of :class:`SGDW`; input trusted).
+
+    ``momentum_buffers`` is updated in place: a ``None`` entry becomes the
+    gradient's copy on the first step.  The weights shrink by
+    ``decay_scale · weight_decay`` (:func:`wdlib.decay.decoupled_decay_`'s
+    kernel), outside the momentum buffer, then move by ``−lr · d``.
+    """
+    for i, (p, g) in enumerate(zip(params, grads)):
+        if maximize:
+            g = -g
+        if momentum != 0:
+            buf = momentum_buffers[i]
+            if buf is None:
+                buf = momentum_buffers[i] = g.detach().clone()
+            else:
+                buf.mul_(momentum).add_(g, alpha=1 - dampening)
+            g = g.add(buf, alpha=momentum) if nesterov else buf
+        _decoupled_decay_([p], decay_scale * weight_decay)
+        p.add_(g, alpha=-lr)
 
 
 class SGDW(Optimizer):
@@ -65,11 +90,21 @@ class SGDW(Optimizer):
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
                     "nesterov": nesterov, "independent_decay": independent_decay, "maximize": maximize}
         super().__init__(params, defaults)
-        for group in self.param_groups:
-            # per-group values are validated as the constructor's are
-            group["lr"] = _number(group["lr"], "learning rate", low=0.0, low_ok=False)
-            group["weight_decay"] = _number(group["weight_decay"], "weight_decay", low=0.0, low_ok=True)
-            group.setdefault("initial_lr", group["lr"])  # schedulers use the same key
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group as torch.optim does, validating its learning rate and decay as the constructor's.
+
+        Also used by the constructor for each group; ``initial_lr`` (the base of
+        ``independent_decay``) is the group's learning rate when it is added.
+        """
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        group["lr"] = _number(group["lr"], "learning rate", low=0.0, low_ok=False)
+        group["weight_decay"] = _number(group["weight_decay"], "weight_decay", low=0.0, low_ok=True)
+        group["momentum"] = _number(group["momentum"], "momentum", low=0.0, low_ok=True, high=1.0)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
+        group.setdefault("initial_lr", group["lr"])  # schedulers use the same key
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -79,23 +114,16 @@ class SGDW(Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            lr, wd, mom, damp = group["lr"], group["weight_decay"], group["momentum"], group["dampening"]
-            scale = lr / group["initial_lr"] if group["independent_decay"] else lr
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if p.grad.is_sparse:
-                    raise RuntimeError("SGDW does not support sparse gradients")
-                g = -p.grad if group["maximize"] else p.grad
-                if mom != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = g.detach().clone()
-                    else:
-                        buf.mul_(mom).add_(g, alpha=1 - damp)
-                    g = g.add(buf, alpha=mom) if group["nesterov"] else buf
-                if wd != 0:
-                    p.mul_(1 - scale * wd)
-                p.add_(g, alpha=-lr)
+            params = [p for p in group["params"] if p.grad is not None]
+            if any(p.grad.is_sparse for p in params):
+                raise RuntimeError("SGDW does not support sparse gradients")
+            buffers = [self.state[p].get("momentum_buffer") for p in params]
+            lr = group["lr"]
+            sgdw(params, [p.grad for p in params], buffers, lr=lr, weight_decay=group["weight_decay"],
+                 decay_scale=lr / group["initial_lr"] if group["independent_decay"] else lr,
+                 momentum=group["momentum"], dampening=group["dampening"], nesterov=group["nesterov"],
+                 maximize=group["maximize"])  # fmt: skip
+            if group["momentum"] != 0:
+                for p, buf in zip(params, buffers):
+                    self.state[p]["momentum_buffer"] = buf
         return loss

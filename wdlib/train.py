@@ -28,6 +28,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -37,17 +38,41 @@ from torch import nn
 from .decay import _check_int, _check_number, max_norm_, param_groups
 from .optim import SGDW
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer", "numerics"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "OptimizerSpec", "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer", "numerics"]
 
-#: optimizer name -> (how λ acts, constructor).  ``weight_decay`` is the canonical λ for all of them:
-#: for a mean loss the coupled ones add λ·w to the gradient, the decoupled ones shrink w by η·λ.
-OPTIMIZERS = {
-    "sgd": "coupled: torch.optim.SGD(momentum), gradient += λ·w",
-    "sgdw": "decoupled: wdlib.optim.SGDW(momentum), w ← (1 − η·λ)·w",
-    "adam": "coupled: torch.optim.Adam, gradient += λ·w before the adaptive scaling",
-    "adamw": "decoupled: torch.optim.AdamW, w ← (1 − η·λ)·w",
-    "adadelta": "coupled: torch.optim.Adadelta(rho=0.95, eps=1e-6) as in Kim (2014), gradient += λ·w",
-}
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer that :func:`make_optimizer` builds: how λ acts in it, and its factory.
+
+    ``factory(groups, lr=..., momentum=..., betas=..., eps=...)`` returns the
+    torch optimizer over :func:`wdlib.decay.param_groups`' groups (each group
+    carries its ``weight_decay``); it ignores the hyperparameters it has no use for.
+    """
+
+    coupling: str  # "coupled" (λ·w added to the gradient) or "decoupled" (w shrunk by η·λ)
+    description: str
+    factory: Callable[..., torch.optim.Optimizer]
+    uses_momentum: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.coupling}: {self.description}"
+
+
+#: optimizer name -> :class:`OptimizerSpec`.  ``weight_decay`` is the canonical λ for all of them: for a
+#: mean loss the coupled ones add λ·w to the gradient, the decoupled ones shrink w by η·λ.
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    "sgd": OptimizerSpec("coupled", "torch.optim.SGD(momentum), gradient += λ·w",
+                         lambda g, *, lr, momentum, **_: torch.optim.SGD(g, lr=lr, momentum=momentum), True),
+    "sgdw": OptimizerSpec("decoupled", "wdlib.optim.SGDW(momentum), w ← (1 − η·λ)·w",
+                          lambda g, *, lr, momentum, **_: SGDW(g, lr=lr, momentum=momentum), True),
+    "adam": OptimizerSpec("coupled", "torch.optim.Adam, gradient += λ·w before the adaptive scaling",
+                          lambda g, *, lr, betas, eps, **_: torch.optim.Adam(g, lr=lr, betas=betas, eps=eps)),
+    "adamw": OptimizerSpec("decoupled", "torch.optim.AdamW, w ← (1 − η·λ)·w",
+                           lambda g, *, lr, betas, eps, **_: torch.optim.AdamW(g, lr=lr, betas=betas, eps=eps)),
+    # Zeiler (2012) with Kim's (2014) settings; lr = 1 is plain Adadelta
+    "adadelta": OptimizerSpec("coupled", "torch.optim.Adadelta(rho=0.95, eps=1e-6) as in Kim (2014), gradient += λ·w",
+                              lambda g, *, lr, **_: torch.optim.Adadelta(g, lr=lr, rho=0.95, eps=1e-6)),
+}  # fmt: skip
 SCHEDULES = ("constant", "cosine", "linear")
 
 
@@ -57,7 +82,8 @@ def make_optimizer(model: nn.Module, name: str, *, lr: float, weight_decay: floa
 
     ``group_options`` go to :func:`wdlib.decay.param_groups` (``decay_embeddings``,
     ``no_decay``, ``decay``; ``decay=["*"]`` decays every parameter, biases and
-    norm gains included).
+    norm gains included).  ``momentum`` is used by SGD and SGDW, ``betas`` and
+    ``eps`` by Adam and AdamW.
 
     >>> opt = make_optimizer(nn.Linear(3, 2), "adamw", lr=1e-3, weight_decay=0.1)
     >>> type(opt).__name__, [g["weight_decay"] for g in opt.param_groups]
@@ -65,18 +91,12 @@ def make_optimizer(model: nn.Module, name: str, *, lr: float, weight_decay: floa
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(map(repr, OPTIMIZERS))}")
+    spec = OPTIMIZERS[name]
     lr = _check_number(lr, "lr", low_ok=False)
-    if name in ("sgd", "sgdw"):
+    if spec.uses_momentum:
         momentum = _check_number(momentum, "momentum", high=1.0)
     groups = param_groups(model, weight_decay, **group_options)
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
-    if name == "sgdw":
-        return SGDW(groups, lr=lr, momentum=momentum)
-    if name == "adadelta":  # Zeiler (2012) with Kim's (2014) settings; lr = 1 is plain Adadelta
-        return torch.optim.Adadelta(groups, lr=lr, rho=0.95, eps=1e-6)
-    cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-    return cls(groups, lr=lr, betas=betas, eps=eps)
+    return spec.factory(groups, lr=lr, momentum=momentum, betas=betas, eps=eps)
 
 
 def lr_factor(schedule: str | Callable[[int], float], step: int, total: int, *, warmup: int = 0,
