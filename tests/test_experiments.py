@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from wdlib import experiments, sweep
+from wdlib import cli, experiments, runs, sweep
 from wdlib.experiments import SWEEPS, SweepSpec
 
 from .test_sweep import ROOT, _fmnist
@@ -70,19 +70,19 @@ def test_chapter_sweeps_have_every_profile_and_a_results_folder():
 
 def test_every_profile_of_every_sweep_is_a_valid_configuration_of_its_run_function():
     """A misspelled key in a sweep fails here, not forty minutes into its full profile."""
-    vision = (experiments.VISION_DEFAULTS, experiments.VISION_PARAMS)
-    text = (experiments.TEXT_DEFAULTS, experiments.TEXT_PARAMS)
+    vision = (runs.VISION_DEFAULTS, runs.VISION_PARAMS)
+    text = (runs.TEXT_DEFAULTS, runs.TEXT_PARAMS)
     defaults = {"vision_run": vision, "vision_norms_run": ({**vision[0], "track_every": 1}, vision[1]),
                 "text_run": text, "text_embedding_run": text,
-                "lm_run": (experiments.LM_DEFAULTS, experiments.LM_PARAMS)}  # fmt: skip
+                "lm_run": (runs.LM_DEFAULTS, runs.LM_PARAMS)}  # fmt: skip
     for spec in SWEEPS.values():
         fn = spec.fn.split(":")[1]
         for profile in spec.profiles:
             for config in spec.configs(profile):
-                experiments._complete(config, defaults[fn][0], fn, defaults[fn][1])
+                runs._complete(config, defaults[fn][0], fn, defaults[fn][1])
     with pytest.raises(ValueError, match=r"unknown text_run keys \['embed_dims'\]"):
-        experiments._complete({"seed": 0, "embed_dims": 64}, experiments.TEXT_DEFAULTS, "text_run",
-                              experiments.TEXT_PARAMS)
+        runs._complete({"seed": 0, "embed_dims": 64}, runs.TEXT_DEFAULTS, "text_run",
+                              runs.TEXT_PARAMS)
 
 
 @pytest.mark.slow
@@ -135,14 +135,14 @@ def test_vision_norms_run_tracks_the_scale_invariant_weights_every_step():
     _fmnist()
     config = {"seed": 0, "batchnorm": True, "n_train": 100, "n_test": 50, "epochs": 2, "batch_size": 25,
               "weight_decay": 1e-2, "lr": 0.05}  # fmt: skip
-    metrics, track = experiments.vision_norms_run(config)
+    metrics, track = runs.vision_norms_run(config)
     assert set(track["name"]) == {"conv1.weight", "conv2.weight", "fc1.weight"}
     assert sorted(set(track["step"])) == list(range(9))  # step 0, then 2 epochs × 4 batches
     assert track.loc[track["step"] == 0, "angular_update"].isna().all()
     assert (track.loc[track["step"] > 0, "angular_update"] > 0).all()
-    assert metrics["test_acc"] == experiments.vision_run({k: v for k, v in config.items()})[0]["test_acc"]
+    assert metrics["test_acc"] == runs.vision_run({k: v for k, v in config.items()})[0]["test_acc"]
     with pytest.raises(ValueError, match=r"unknown vision_norms_run keys \['track_evry'\]"):
-        experiments.vision_norms_run({**config, "track_evry": 2})
+        runs.vision_norms_run({**config, "track_evry": 2})
 
 
 @pytest.mark.slow
@@ -171,8 +171,8 @@ def test_rerun_reports_identical_and_catches_a_changed_number(tmp_path):
 def test_chapter_metadata_records_every_invocation(tmp_path):
     rec = {"command": "python -m wdlib.sweep 05_vision --profile full", "sweeps": {"x": {"runs": 3}},
            "wall_seconds": 10.0}  # fmt: skip
-    sweep._write_chapter_metadata(tmp_path, rec)
-    sweep._write_chapter_metadata(tmp_path, {**rec, "wall_seconds": 5.5})
+    cli._write_chapter_metadata(tmp_path, rec)
+    cli._write_chapter_metadata(tmp_path, {**rec, "wall_seconds": 5.5})
     meta = json.loads((tmp_path / "metadata.json").read_text())
     assert meta["wall_seconds_total"] == 15.5 and len(meta["sessions"]) == 2
     assert meta["command"] == rec["command"]
@@ -194,14 +194,14 @@ TINY_TEXT = {"seed": 0, "n_train": 200, "embed_dim": 16, "maps": 8, "epochs": 2}
 
 def test_text_run_is_kims_protocol_on_one_mr_fold_and_repeatable():
     _text_data()
-    metrics, hist = experiments.text_run(TINY_TEXT)
+    metrics, hist = runs.text_run(TINY_TEXT)
     assert hist["epoch"].tolist() == [1, 2] and {"dev_acc", "test_acc"} <= set(hist.columns)
     best = hist["dev_acc"].to_numpy().argmax()
     assert metrics["test_acc"] == hist["test_acc"].iloc[best] and metrics["best_epoch"] == best + 1
     assert 0 <= metrics["test_acc"] <= 1 and metrics["dev_acc"] == hist["dev_acc"].max()
-    again, _ = experiments.text_run(TINY_TEXT)
+    again, _ = runs.text_run(TINY_TEXT)
     assert again == metrics  # same seed, same bits
-    other, _ = experiments.text_run({**TINY_TEXT, "fold": 3})
+    other, _ = runs.text_run({**TINY_TEXT, "fold": 3})
     assert other != metrics
 
 
@@ -209,7 +209,7 @@ def test_text_folds_partition_mr_and_the_dev_set_comes_from_the_training_folds()
     _text_data()
     sizes = []
     for fold in range(10):
-        *_, encoded = experiments._text_setup({"seed": 0, "fold": fold, "embed_dim": 4, "maps": 2}, "text_run")
+        *_, encoded = runs._text_setup({"seed": 0, "fold": fold, "embed_dim": 4, "maps": 2}, "text_run")
         sizes.append({k: len(v[1]) for k, v in encoded.items()})
     assert sum(s["test"] for s in sizes) == 10662  # the test folds cover MR once
     assert all(s["train"] + s["dev"] + s["test"] == 10662 for s in sizes)
@@ -218,7 +218,7 @@ def test_text_folds_partition_mr_and_the_dev_set_comes_from_the_training_folds()
 
 def test_embedding_run_groups_words_by_training_frequency():
     _text_data()
-    _, table = experiments.text_embedding_run({**TINY_TEXT, "weight_decay": 1e-2, "decay_embeddings": True})
+    _, table = runs.text_embedding_run({**TINY_TEXT, "weight_decay": 1e-2, "decay_embeddings": True})
     assert table["count_low"].tolist() == sorted(table["count_low"]) and table["count_low"].iloc[0] == 1
     assert all((table["count_low"] & (table["count_low"] - 1)) == 0)  # powers of two
     assert (table["words"] > 0).all() and (table["init_norm"] > 0).all()
@@ -228,21 +228,21 @@ def test_lm_run_follows_nanogpts_split_and_decay_rule():
     _text_data()
     config = {"seed": 0, "steps": 6, "eval_every": 3, "warmup": 2, "n_layer": 1, "n_embd": 32, "n_head": 2,
               "eval_batches": 2}  # fmt: skip
-    metrics, hist = experiments.lm_run(config)
+    metrics, hist = runs.lm_run(config)
     assert hist["step"].tolist() == [3, 6] and metrics["val_loss"] == hist["val_loss"].iloc[-1]
-    vocab, train_tokens, val_tokens = experiments._shakespeare()
+    vocab, train_tokens, val_tokens = runs._shakespeare()
     assert vocab == 65 and len(train_tokens) == 1003854 and len(train_tokens) + len(val_tokens) == 1115394
-    assert experiments.lm_run(config)[0] == metrics
-    assert experiments.lm_run({**config, "decay": "all"})[0] != metrics
+    assert runs.lm_run(config)[0] == metrics
+    assert runs.lm_run({**config, "decay": "all"})[0] != metrics
 
 
 @pytest.mark.parametrize("fn, config, match", [
-    (experiments.text_run, {"seed": 0, "dataset": "imdb"}, "unknown text dataset 'imdb'"),
-    (experiments.text_run, {"seed": 0, "fold": 10}, r"fold must be an integer in \[0, 10\)"),
-    (experiments.text_run, {"seed": 0, "max_nrom": 3}, r"unknown text_run keys \['max_nrom'\]"),
-    (experiments.text_run, {"fold": 0}, "needs a 'seed'"),
-    (experiments.lm_run, {"seed": 0, "decay": "biases"}, "unknown decay rule 'biases'"),
-    (experiments.lm_run, {"seed": 0, "wd": 0.1}, r"unknown lm_run keys \['wd'\]"),
+    (runs.text_run, {"seed": 0, "dataset": "imdb"}, "unknown text dataset 'imdb'"),
+    (runs.text_run, {"seed": 0, "fold": 10}, r"fold must be an integer in \[0, 10\)"),
+    (runs.text_run, {"seed": 0, "max_nrom": 3}, r"unknown text_run keys \['max_nrom'\]"),
+    (runs.text_run, {"fold": 0}, "needs a 'seed'"),
+    (runs.lm_run, {"seed": 0, "decay": "biases"}, "unknown decay rule 'biases'"),
+    (runs.lm_run, {"seed": 0, "wd": 0.1}, r"unknown lm_run keys \['wd'\]"),
 ])  # fmt: skip
 def test_bad_text_and_lm_configurations_are_refused(fn, config, match):
     _text_data()
@@ -274,6 +274,6 @@ def test_a_bad_value_is_refused_before_any_data_is_loaded(fn, config, error, mat
         raise AssertionError("data was loaded before the configuration was checked")
 
     for loader in ("_fashion_mnist", "_tokenized", "_shakespeare"):
-        monkeypatch.setattr(experiments, loader, no_data)
+        monkeypatch.setattr(runs, loader, no_data)
     with pytest.raises(error, match=match):
-        getattr(experiments, fn)({"seed": 0, **config})
+        getattr(runs, fn)({"seed": 0, **config})

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from wdlib import sweep
+from wdlib import cli, sweep
 from wdlib.experiments import SWEEPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,7 +178,7 @@ def test_a_failing_run_keeps_the_finished_ones(tmp_path):
 
 
 def test_vision_run_rejects_unknown_keys_and_names():
-    from wdlib.experiments import vision_run
+    from wdlib.runs import vision_run
 
     with pytest.raises(ValueError, match=r"unknown vision_run keys \['weight_deacy'\]"):
         vision_run({"seed": 0, "weight_deacy": 0.1})
@@ -245,7 +245,7 @@ def test_dask_local_cluster_equals_serial(tmp_path):
 ])  # fmt: skip
 def test_cli_rejects_bad_arguments(args, message, capsys):
     with pytest.raises(SystemExit) as info:
-        sweep.main(args)
+        cli.main(args)
     assert info.value.code == 2 and message in capsys.readouterr().err
 
 

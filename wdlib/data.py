@@ -47,6 +47,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import _checks
+
 __all__ = [
     "CIFAR10_URL",
     "FASHION_MNIST_CLASSES",
@@ -464,10 +466,9 @@ class Vocab:
     @classmethod
     def build(cls, texts: Iterable[Sequence[str]], *, min_freq: int = 1, max_size: int | None = None) -> Vocab:
         """Tokens seen ``>= min_freq`` times, most frequent first (ties alphabetical), at most ``max_size``."""
-        if not isinstance(min_freq, int) or min_freq < 1:
-            raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 1):
-            raise ValueError(f"max_size must be None or an integer >= 1, got {max_size!r}")
+        min_freq = _checks.integer(min_freq, "min_freq")
+        if max_size is not None:
+            max_size = _checks.integer(max_size, "max_size", what=" (or None)")
         counts = Counter(t for text in texts for t in text)
         kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
         return cls(kept[:max_size], counts)
@@ -502,9 +503,7 @@ def pad_sequences(seqs: Sequence[Sequence[int]], length: int | None = None, *, p
 
     if length is None:
         length = max((len(s) for s in seqs), default=0)
-    for name, v in (("length", length), ("pad_left", pad_left)):
-        if not isinstance(v, int) or v < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+    length, pad_left = _checks.integer(length, "length", low=0), _checks.integer(pad_left, "pad_left", low=0)
     if pad_left + length < 1:
         raise ValueError("pad_left + length must be >= 1")
     out = torch.full((len(seqs), pad_left + length), value, dtype=torch.long)
@@ -518,18 +517,18 @@ def pad_sequences(seqs: Sequence[Sequence[int]], length: int | None = None, *, p
 # --------------------------------------------------------------------------- #
 # subsets, splits and folds from a seed
 # --------------------------------------------------------------------------- #
+def _is_int(value) -> bool:
+    try:
+        _checks.integer(value, "value", low=-(2**63))
+        return True
+    except ValueError:
+        return False
+
+
 def _generator(seed: int):
     import torch
 
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    return torch.Generator().manual_seed(seed)
-
-
-def _check_n(n) -> int:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    return n
+    return torch.Generator().manual_seed(_checks.integer(seed, "seed", low=0))
 
 
 def subset_indices(n: int, size: int, seed: int, *, labels=None):
@@ -544,9 +543,10 @@ def subset_indices(n: int, size: int, seed: int, *, labels=None):
     """
     import torch
 
-    n = _check_n(n)
-    if not isinstance(size, int) or not 1 <= size <= n:
+    n = _checks.integer(n, "n")
+    if not _is_int(size) or not 1 <= size <= n:
         raise ValueError(f"size must be an integer in [1, {n}], got {size!r}")
+    size = int(size)
     g = _generator(seed)
     if labels is None:
         return torch.randperm(n, generator=g)[:size].sort().values
@@ -571,7 +571,7 @@ def split_indices(n: int, sizes: Sequence[int], seed: int):
     """
     import torch
 
-    n = _check_n(n)
+    n = _checks.integer(n, "n")
     if any(not isinstance(s, int) or s < 1 for s in sizes) or sum(sizes) > n:
         raise ValueError(f"sizes must be integers >= 1 summing to at most n={n}, got {list(sizes)}")
     perm = torch.randperm(n, generator=_generator(seed))
@@ -587,8 +587,9 @@ def kfold_indices(n: int, k: int, seed: int):
     """
     import torch
 
-    n = _check_n(n)
-    if not isinstance(k, int) or not 2 <= k <= n:
+    n = _checks.integer(n, "n")
+    if not _is_int(k) or not 2 <= k <= n:
         raise ValueError(f"k must be an integer in [2, n={n}], got {k!r}")
+    k = int(k)
     folds = torch.tensor_split(torch.randperm(n, generator=_generator(seed)), k)
     return [(torch.cat(folds[:i] + folds[i + 1:]), folds[i]) for i in range(k)]

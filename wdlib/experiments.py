@@ -1,335 +1,26 @@
-"""The experiments' run functions and the named sweeps that call them.
+"""The book's named sweeps and their committed results.
 
-A run function is a pure function of one flat configuration (see
-:mod:`wdlib.sweep`): it loads its data, builds its model from the seed, trains
-and returns ``(metrics, history)``.  :data:`SWEEPS` names the sweeps that the
-command line (``python -m wdlib.sweep NAME --profile P``) and the chapters run;
-each has profiles from ``smoke`` (seconds, for tests) to ``full`` (the
-committed results).
+:data:`SWEEPS` names the sweeps that the command line (``python -m
+wdlib.sweep NAME --profile P``) and the chapters run: each is a run function
+of :mod:`wdlib.runs` (named as ``"module:function"``, so nothing here imports
+torch) and its profiles, from ``smoke`` (seconds, for tests) to ``full`` (the
+committed results in ``data/results/``).  :func:`load_results` reads a
+committed profile or computes another one with :mod:`wdlib.sweep`.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import torch
 
-from . import data
-from .config import Param, check_config
-from .decay import _check_int
-from .models import build_model
+from ._checks import integer as _check_int
 from .sweep import Store, expand, grid, run_key, run_sweep
-from .tracking import NormTracker
-from .train import OPTIMIZERS, SCHEDULES, fit, fit_lm, make_optimizer, numerics
 
-__all__ = ["CHAPTER_SWEEPS", "LM_DEFAULTS", "LM_PARAMS", "SWEEPS", "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS",
-           "VISION_PARAMS", "SweepSpec", "lm_run", "load_results",
-           "project_root", "results_folder", "text_embedding_run", "text_run", "text_steps_per_epoch", "vision_norms_run", "vision_run"]
-
-
-@functools.lru_cache(maxsize=2)
-def _fashion_mnist(split: str):
-    return data.load_fashion_mnist(split)
-
-
-#: Every key a :func:`vision_run` configuration may hold, with its default.
-VISION_DEFAULTS = {
-    "model": "small_cnn", "batchnorm": False, "n_train": 60000, "n_test": 10000, "data_seed": 0,
-    "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0, "momentum": 0.9, "decay": "matrices",
-    "epochs": 10, "batch_size": 128, "schedule": "constant", "eval_every": 1,
-}  # fmt: skip
-_DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
-
-# Types and ranges of the run functions' keys (wdlib.config): a bad value is refused before any data is loaded.
-_SEED = Param(int, low=0)
-_COUNT = Param(int, low=1)
-_RATE = Param(float, low=0, low_open=True)
-_NONNEG = Param(float, low=0)
-_PROBABILITY = Param(float, low=0, high=1)  # dropout and momentum: [0, 1)
-_DECAY_RULE = Param(str, choices=tuple(_DECAY_RULES), label="decay rule")
-_OPTIMIZER = Param(str, choices=tuple(OPTIMIZERS), label="optimizer")
-VISION_PARAMS = {
-    "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
-    "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
-    "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
-    "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULES, label="schedule"), "eval_every": _COUNT,
-    "track_every": _COUNT,
-}  # fmt: skip
-
-
-def _complete(config: Mapping, defaults: Mapping, who: str, params: Mapping[str, Param]) -> dict:
-    """``config`` over ``defaults``, after refusing unknown keys, a missing seed, and a value of the wrong type
-    or out of range (``params``)."""
-    unknown = set(config) - set(defaults) - {"seed"}
-    if unknown:
-        raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(defaults)}")
-    if "seed" not in config:
-        raise ValueError(f"a {who} configuration needs a 'seed'")
-    assert set(defaults) <= set(params), f"{who}: keys without a type: {set(defaults) - set(params)}"
-    return check_config({**defaults, **config}, params, who)
-
-
-def _vision_setup(config: Mapping, who: str, extra: Mapping | None = None):
-    """Validate a vision configuration; return it completed, the model, its optimizer and the data."""
-    c = _complete(config, {**VISION_DEFAULTS, **(extra or {})}, who, VISION_PARAMS)
-    x, y = _fashion_mnist("train")
-    xt, yt = _fashion_mnist("test")
-    if not isinstance(c["n_test"], int) or not 1 <= c["n_test"] <= len(xt):
-        raise ValueError(f"n_test must be an integer in [1, {len(xt)}], got {c['n_test']!r}")
-    idx = data.subset_indices(len(x), c["n_train"], c["data_seed"], labels=y)
-    x, y, xt, yt = x[idx], y[idx], xt[: c["n_test"]], yt[: c["n_test"]]
-    model = build_model(c["model"], seed=c["seed"], batchnorm=c["batchnorm"])
-    opt = make_optimizer(model, c["optimizer"], lr=c["lr"], weight_decay=c["weight_decay"], momentum=c["momentum"],
-                         **_DECAY_RULES[c["decay"]])  # fmt: skip
-    return c, model, opt, (x, y), (xt, yt)
-
-
-def _weight_norm(model) -> float:
-    # numpy's pairwise sum, not torch's: torch splits reductions by thread count, and Dask workers run 1 thread
-    return math.sqrt(sum(float(np.sum(p.detach().double().numpy() ** 2)) for p in model.parameters()
-                         if p.dim() >= 2))  # fmt: skip
-
-
-def _fit(c, model, opt, train, test, hooks=(), stop_after=None) -> pd.DataFrame:
-    return fit(model, opt, train, epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"],
-               evals={"train_eval": train, "test": test}, schedule=c["schedule"], eval_every=c["eval_every"],
-               hooks=hooks, progress=False, stop_after=stop_after)  # fmt: skip
-
-
-def _final_metrics(history: pd.DataFrame, model) -> dict:
-    last = history.iloc[-1]
-    return {"train_loss": float(last["train_eval_loss"]), "train_acc": float(last["train_eval_acc"]),
-            "test_loss": float(last["test_loss"]), "test_acc": float(last["test_acc"]),
-            "gap_acc": float(last["train_eval_acc"] - last["test_acc"]),
-            "best_test_acc": float(history["test_acc"].max()), "weight_norm": _weight_norm(model)}  # fmt: skip
-
-
-def vision_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
-    """Train a small CNN on a stratified Fashion-MNIST subset; one sweep run.
-
-    ``config`` holds ``seed`` (initialization, batch order) and any of
-    :data:`VISION_DEFAULTS`: ``n_train`` images drawn from ``data_seed``
-    (stratified), the first ``n_test`` test images, ``decay`` = ``"matrices"``
-    (weights only; biases and BatchNorm parameters spared) or ``"all"``.
-
-    Returns the final epoch's metrics (``train_loss``/``train_acc`` measured in
-    eval mode on the training subset, ``test_loss``/``test_acc``,
-    ``gap_acc`` = train − test accuracy, ``best_test_acc`` over the evaluated
-    epochs, ``weight_norm``: the norm of all weight matrices and kernels) and the history.
-    ``stop_after`` ends the run after that many epochs (a prefix of the
-    history, for :func:`wdlib.recheck.recheck`; the metrics are then partial).
-    """
-    c, model, opt, train, test = _vision_setup(config, "vision_run")
-    history = _fit(c, model, opt, train, test, stop_after=stop_after)
-    return _final_metrics(history, model), history
-
-
-def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
-    """:func:`vision_run` that also follows the weights' norms and angular updates step by step.
-
-    The extra key ``track_every`` (default 1) sets how often a
-    :class:`~wdlib.tracking.NormTracker` records the model's scale-invariant
-    weights (``model.scale_invariant``; with ``batchnorm=False``, every weight
-    matrix and kernel).  The metrics are :func:`vision_run`'s; the history is
-    the tracker's table (``step``, ``name``, ``norm``, ``angular_update``,
-    ``lr``, ``effective_lr``) with ``epoch`` rows of the test accuracy left
-    out: read them from the metrics.  ``stop_after``: as in :func:`vision_run`.
-    """
-    c, model, opt, train, test = _vision_setup(config, "vision_norms_run", {"track_every": 1})
-    names = model.scale_invariant or [n for n, p in model.named_parameters() if p.dim() >= 2]
-    tracker = NormTracker(model, names, optimizer=opt, every=_check_int(c["track_every"], "track_every"))
-    tracker.record(0)
-    history = _fit(c, model, opt, train, test, hooks=[tracker], stop_after=stop_after)
-    table = tracker.to_frame()
-    table.attrs.update(history.attrs)
-    return _final_metrics(history, model), table
-
-
-# --------------------------------------------------------------------------- #
-# text: Kim's CNN on MR and SST-2, and a character transformer
-# --------------------------------------------------------------------------- #
-@functools.lru_cache(maxsize=4)
-def _tokenized(dataset: str, split: str = "train"):
-    if dataset == "mr":
-        texts, labels = data.load_mr()
-    else:
-        texts, labels = data.load_sst2(split)
-    return [data.tokenize(t) for t in texts], labels
-
-
-#: Every key a :func:`text_run` configuration may hold, with its default (Kim 2014, CNN-rand).
-TEXT_DEFAULTS = {
-    "dataset": "mr", "folds": 10, "fold": 0, "data_seed": 0, "dev_fraction": 0.1, "n_train": 0,
-    "embed_dim": 300, "maps": 100, "dropout": 0.5, "max_norm": 3.0, "optimizer": "adadelta", "lr": 1.0,
-    "weight_decay": 0.0, "decay_embeddings": False, "epochs": 25, "batch_size": 50,
-}  # fmt: skip
-TEXT_PARAMS = {
-    "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"), "folds": Param(int, low=2),
-    "fold": Param(int, low=0), "data_seed": _SEED, "dev_fraction": Param(float, low=0, high=1, low_open=True),
-    "n_train": Param(int, low=0), "embed_dim": _COUNT, "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG,
-    "optimizer": _OPTIMIZER, "lr": _RATE, "weight_decay": _NONNEG, "decay_embeddings": Param(bool),
-    "epochs": _COUNT, "batch_size": _COUNT,
-}  # fmt: skip
-
-
-def _text_splits(c: Mapping) -> dict:
-    """The train, dev and test texts and labels of a completed text configuration."""
-    if c["dataset"] == "mr":
-        tokens, labels = _tokenized("mr")
-        folds = _check_int(c["folds"], "folds", low=2)
-        if not isinstance(c["fold"], int) or not 0 <= c["fold"] < folds:
-            raise ValueError(f"fold must be an integer in [0, {folds}), got {c['fold']!r}")
-        train_idx, test_idx = data.kfold_indices(len(tokens), folds, c["data_seed"])[c["fold"]]
-        n_dev = max(1, round(c["dev_fraction"] * len(train_idx)))  # Kim: 10% of the training folds for early stopping
-        perm = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(c["data_seed"]))]
-        dev_idx, train_idx = perm[:n_dev], perm[n_dev:]
-        splits = {name: ([tokens[i] for i in idx.tolist()], labels[idx])
-                  for name, idx in (("train", train_idx), ("dev", dev_idx), ("test", test_idx))}  # fmt: skip
-    else:
-        splits = {name: _tokenized("sst2", name) for name in ("train", "dev", "test")}
-    if c["n_train"]:
-        keep = data.subset_indices(len(splits["train"][0]), _check_int(c["n_train"], "n_train"), c["data_seed"],
-                                   labels=splits["train"][1])  # fmt: skip
-        splits["train"] = ([splits["train"][0][i] for i in keep.tolist()], splits["train"][1][keep])
-    return splits
-
-
-def _text_setup(config: Mapping, who: str):
-    """Validate a text configuration; return it completed, the vocabulary, model, optimizer and the splits."""
-    c = _complete(config, TEXT_DEFAULTS, who, TEXT_PARAMS)
-    splits = _text_splits(c)
-    vocab = data.Vocab.build(splits["train"][0])
-    length = max(len(t) for toks, _ in splits.values() for t in toks)
-    encoded = {name: (data.pad_sequences([vocab.encode(t) for t in toks], length, pad_left=4), y)
-               for name, (toks, y) in splits.items()}  # fmt: skip
-    model = build_model("textcnn", seed=c["seed"], vocab_size=len(vocab), embed_dim=c["embed_dim"], maps=c["maps"],
-                        dropout=c["dropout"])  # fmt: skip
-    opt = make_optimizer(model, c["optimizer"], lr=c["lr"], weight_decay=c["weight_decay"],
-                         decay_embeddings=bool(c["decay_embeddings"]))  # fmt: skip
-    return c, vocab, model, opt, encoded
-
-
-def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFrame]:
-    max_norm = {"fc.weight": float(c["max_norm"])} if c["max_norm"] else None
-    history = fit(model, opt, encoded["train"], epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"],
-                  evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm, progress=False,
-                  stop_after=stop_after)  # fmt: skip
-    best = int(history["dev_acc"].to_numpy().argmax())  # the first epoch with the best dev accuracy
-    metrics = {"test_acc": float(history["test_acc"].iloc[best]), "dev_acc": float(history["dev_acc"].iloc[best]),
-               "best_epoch": int(history["epoch"].iloc[best]), "final_test_acc": float(history["test_acc"].iloc[-1]),
-               "train_acc": float(history["train_acc"].iloc[-1]), "test_loss": float(history["test_loss"].iloc[best]),
-               "weight_norm": _weight_norm(model)}  # fmt: skip
-    return metrics, history
-
-
-def text_steps_per_epoch(config: Mapping) -> int:
-    """Optimizer steps per epoch of :func:`text_run` for ``config`` (its training split in batches), without training."""
-    c = _complete(config, TEXT_DEFAULTS, "text_steps_per_epoch", TEXT_PARAMS)
-    return math.ceil(len(_text_splits(c)["train"][0]) / _check_int(c["batch_size"], "batch_size"))
-
-
-def text_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
-    """Kim's (2014) CNN-rand on MR (one fold of ``folds``-fold CV) or SST-2; one sweep run.
-
-    ``config`` holds ``seed`` and any of :data:`TEXT_DEFAULTS`.  MR: the
-    ``fold``-th fold of :func:`wdlib.data.kfold_indices` is the test set and
-    ``dev_fraction`` of the rest the dev set; SST-2: GLUE's train phrases, dev
-    and the labelled test sentences.  The vocabulary is built from the training
-    texts; sentences are padded to the longest with Kim's 4 leading pads.
-    ``max_norm`` = 0 turns Kim's constraint off; ``n_train`` > 0 trains on a
-    stratified subset.
-
-    Returns the metrics at the epoch with the best dev accuracy (Kim's early
-    stopping: ``test_acc``, ``dev_acc``, ``best_epoch``, ``test_loss``), the
-    last epoch's ``final_test_acc`` and ``train_acc``, the ``weight_norm``, and
-    the per-epoch history.  ``stop_after``: as in :func:`vision_run`.
-    """
-    c, _, model, opt, encoded = _text_setup(config, "text_run")
-    return _text_fit(c, model, opt, encoded, stop_after=stop_after)
-
-
-def text_embedding_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
-    """:func:`text_run` whose history is the embedding-row norms against training frequency.
-
-    Words are grouped by training count in powers of two (``count_low`` = 1,
-    2, 4, …: counts in ``[count_low, 2·count_low)``); each row gives the
-    number of words and the mean row norm of their embeddings at
-    initialization and after training.
-    """
-    c, vocab, model, opt, encoded = _text_setup(config, "text_embedding_run")
-    init = model.embedding.weight.detach().double().norm(dim=1).numpy()
-    metrics, _ = _text_fit(c, model, opt, encoded)
-    final = model.embedding.weight.detach().double().norm(dim=1).numpy()
-    freq = vocab.frequency().numpy()
-    words = freq > 0
-    low = 2 ** np.floor(np.log2(freq[words])).astype(int)
-    table = (pd.DataFrame({"count_low": low, "init_norm": init[words], "norm": final[words]})
-             .groupby("count_low").agg(words=("norm", "size"), init_norm=("init_norm", "mean"), norm=("norm", "mean"))
-             .reset_index())  # fmt: skip
-    table.attrs.update(numerics(model))
-    return metrics, table
-
-
-@functools.lru_cache(maxsize=1)
-def _shakespeare():
-    text = data.load_tinyshakespeare()
-    chars = sorted(set(text))
-    lookup = {ch: i for i, ch in enumerate(chars)}
-    tokens = torch.tensor([lookup[ch] for ch in text], dtype=torch.long)
-    n = int(0.9 * len(tokens))  # nanoGPT's shakespeare_char split
-    return len(chars), tokens[:n], tokens[n:]
-
-
-#: Every key an :func:`lm_run` configuration may hold, with its default: nanoGPT's shakespeare_char CPU recipe.
-LM_DEFAULTS = {
-    "n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0, "batch_size": 12, "steps": 2000,
-    "lr": 1e-3, "weight_decay": 0.1, "decay": "matrices", "schedule": "cosine", "warmup": 100, "final_lr": 1e-4,
-    "eval_every": 250, "eval_batches": 20, "grad_clip": 1.0,
-}  # fmt: skip
-LM_PARAMS = {
-    "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
-    "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
-    "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
-    "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
-    "grad_clip": _NONNEG,
-}  # fmt: skip
-
-
-def lm_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
-    """A character transformer on Tiny Shakespeare with AdamW (betas 0.9, 0.99); one sweep run.
-
-    ``decay`` = ``"matrices"`` decays tensors with two or more dimensions only
-    (nanoGPT's rule: weight matrices and embeddings; biases and LayerNorm
-    spared), ``"all"`` every parameter.  ``schedule`` = ``"cosine"`` (from
-    ``lr`` to ``final_lr`` after ``warmup`` steps) or ``"constant"`` (after
-    the same warm-up).  Returns the final and best ``val_loss``, the final
-    ``train_loss`` (both measured on fixed evaluation windows) and the
-    ``weight_norm``, and the history every ``eval_every`` steps.  ``stop_after``
-    ends the run after that many steps (see :func:`vision_run`).
-    """
-    c = _complete(config, LM_DEFAULTS, "lm_run", LM_PARAMS)
-    vocab_size, train_tokens, val_tokens = _shakespeare()
-    model = build_model("char_transformer", seed=c["seed"], vocab_size=vocab_size, block_size=c["block_size"],
-                        n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"], dropout=c["dropout"])  # fmt: skip
-    opt = make_optimizer(model, "adamw", lr=c["lr"], weight_decay=c["weight_decay"], betas=(0.9, 0.99),
-                         **_DECAY_RULES[c["decay"]])  # fmt: skip
-    final = c["final_lr"] / c["lr"] if c["schedule"] == "cosine" else 1.0
-    history = fit_lm(model, opt, train_tokens, val_tokens, steps=c["steps"], batch_size=c["batch_size"],
-                     block_size=c["block_size"], seed=c["seed"], eval_every=c["eval_every"],
-                     eval_batches=c["eval_batches"], schedule=c["schedule"], warmup=c["warmup"], final_lr=final,
-                     grad_clip=c["grad_clip"] or None, progress=False, stop_after=stop_after)  # fmt: skip
-    last = history.iloc[-1] if len(history) else {"val_loss": math.nan, "train_loss": math.nan}  # stopped early
-    metrics = {"val_loss": float(last["val_loss"]), "train_loss": float(last["train_loss"]),
-               "best_val_loss": float(history["val_loss"].min()) if len(history) else math.nan,
-               "weight_norm": _weight_norm(model)}  # fmt: skip
-    return metrics, history
+__all__ = ["CHAPTER_SWEEPS", "SWEEPS", "SweepSpec", "load_results", "project_root", "results_folder"]
 
 
 @dataclass(frozen=True)
@@ -379,8 +70,8 @@ class SweepSpec:
         return out
 
 
-_VISION = "wdlib.experiments:vision_run"
-_NORMS = "wdlib.experiments:vision_norms_run"
+_VISION = "wdlib.runs:vision_run"
+_NORMS = "wdlib.runs:vision_norms_run"
 _OVERFIT = {"n_train": 1000, "n_test": 10000, "batch_size": 64, "epochs": 30, "eval_every": 30}
 _QUICK = {"n_train": 500, "n_test": 2000, "batch_size": 64, "epochs": 10, "eval_every": 10}
 _SMOKE = {"n_train": 200, "n_test": 200, "batch_size": 50, "epochs": 1, "eval_every": 1}
@@ -423,9 +114,9 @@ def _bn_parts(base, wds, seeds):
             ({**base, "batchnorm": False}, grid(weight_decay=wds, decay=["matrices", "all"]), seeds)]  # fmt: skip
 
 
-_TEXT = "wdlib.experiments:text_run"
-_TEXT_EMB = "wdlib.experiments:text_embedding_run"
-_LM = "wdlib.experiments:lm_run"
+_TEXT = "wdlib.runs:text_run"
+_TEXT_EMB = "wdlib.runs:text_embedding_run"
+_LM = "wdlib.runs:lm_run"
 #: the small MR setting of chapter 6's regularizer comparison: Kim's network at 64 dimensions, Adam, 4 epochs
 _MR_SMALL = {"dataset": "mr", "embed_dim": 64, "optimizer": "adam", "lr": 1e-3, "epochs": 4, "max_norm": 0,
              "dropout": 0.5, "decay_embeddings": True}  # fmt: skip

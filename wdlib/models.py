@@ -17,15 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .decay import _check_int
+from . import _checks
+
+_check_int = _checks.integer
 
 __all__ = ["MODELS", "CharTransformer", "SmallCNN", "TextCNN", "build_model"]
-
-
-def _probability(value, name: str) -> float:
-    if not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
 
 
 class SmallCNN(nn.Module):
@@ -55,7 +51,7 @@ class SmallCNN(nn.Module):
         self.bn2 = nn.BatchNorm2d(c2) if batchnorm else nn.Identity()
         self.fc1 = nn.Linear(c2 * (image_size // 4) ** 2, hidden, bias=bias)
         self.bn3 = nn.BatchNorm1d(hidden) if batchnorm else nn.Identity()
-        self.drop = nn.Dropout(_probability(dropout, "dropout"))
+        self.drop = nn.Dropout(_checks.probability(dropout, "dropout"))
         self.fc2 = nn.Linear(hidden, num_classes)
         self.scale_invariant = ["conv1.weight", "conv2.weight", "fc1.weight"] if batchnorm else []
 
@@ -95,7 +91,7 @@ class TextCNN(nn.Module):
             if padding_idx is not None:
                 self.embedding.weight[padding_idx].zero_()
         self.convs = nn.ModuleList(nn.Conv1d(embed_dim, maps, w) for w in self.widths)
-        self.drop = nn.Dropout(_probability(dropout, "dropout"))
+        self.drop = nn.Dropout(_checks.probability(dropout, "dropout"))
         self.fc = nn.Linear(maps * len(self.widths), num_classes)
         self.scale_invariant: list[str] = []
 
@@ -156,7 +152,7 @@ class CharTransformer(nn.Module):
                                    (("n_layer", n_layer), ("n_head", n_head), ("n_embd", n_embd)))  # fmt: skip
         if n_embd % n_head:
             raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
-        dropout = _probability(dropout, "dropout")
+        dropout = _checks.probability(dropout, "dropout")
         self.block_size = block_size
         self.tok = nn.Embedding(vocab_size, n_embd)
         self.pos = nn.Embedding(block_size, n_embd)

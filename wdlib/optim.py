@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch.optim import Optimizer
 
-from .decay import _check_number as _number
+from ._checks import number as _number
 from .decay import _decoupled_decay_
 
 __all__ = ["SGDW", "sgdw"]

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import conventions
+
 __all__ = [
     "ESL_TABLE_3_3_PUBLISHED",
     "RankDeficientWarning",
@@ -68,7 +70,7 @@ class RankDeficientWarning(UserWarning):
 
 
 # --------------------------------------------------------------------------- #
-# the α ↔ λ conversion, stated once
+# the α ↔ λ conversion (wdlib.conventions states it once, exactly)
 # --------------------------------------------------------------------------- #
 def weight_decay_from_alpha(alpha, n_samples: int):
     """Canonical λ of a scikit-learn ``alpha``: ``λ = alpha / n_samples``.
@@ -81,7 +83,8 @@ def weight_decay_from_alpha(alpha, n_samples: int):
     """
     n = _check_n_samples(n_samples)
     a = _check_alphas(alpha, name="alpha")
-    return a / n if np.ndim(alpha) else float(a[0]) / n
+    lam = np.array([conventions.to_canonical(v, "sklearn_ridge", n_samples=n) for v in a.tolist()])
+    return lam if np.ndim(alpha) else float(lam[0])
 
 
 def alpha_from_weight_decay(weight_decay, n_samples: int):
@@ -92,7 +95,8 @@ def alpha_from_weight_decay(weight_decay, n_samples: int):
     """
     n = _check_n_samples(n_samples)
     lam = _check_alphas(weight_decay, name="weight_decay")
-    return lam * n if np.ndim(weight_decay) else float(lam[0]) * n
+    a = np.array([conventions.from_canonical(v, "sklearn_ridge", n_samples=n) for v in lam.tolist()])
+    return a if np.ndim(weight_decay) else float(a[0])
 
 
 # --------------------------------------------------------------------------- #

@@ -19,7 +19,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .decay import _check_int, _check_number, _check_patterns
+from ._checks import integer as _check_int
+from ._checks import number as _check_number
+from .decay import _check_patterns
 
 __all__ = ["NormTracker", "angle", "equilibrium_angular_update", "steady_state"]
 

@@ -35,7 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .decay import _check_int, _check_number, max_norm_, param_groups
+from ._checks import integer as _check_int
+from ._checks import number as _check_number
+from .decay import max_norm_, param_groups
 from .optim import SGDW
 
 __all__ = ["OPTIMIZERS", "SCHEDULES", "OptimizerSpec", "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer", "numerics"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import ridge
+from . import _checks, ridge
 
 __all__ = ["EvidenceFit", "adamw_timescale", "evidence_fit", "implied_weight_decay", "kfold_cv", "log_evidence",
            "normalized_weight_decay", "one_standard_error", "weight_decay_for_timescale"]
@@ -38,12 +38,6 @@ def _positive(value, name: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     return float(value)
-
-
-def _count(value, name: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- #
@@ -72,11 +66,11 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
     if y.ndim != 1:
         raise ValueError(f"kfold_cv needs a 1-D y (one target), got shape {y.shape}")
     n = X.shape[0]
-    k = _count(k, "k", low=2)
+    k = _checks.integer(k, "k", low=2)
     if k > n:
         raise ValueError(f"k = {k} folds need at least {k} samples; X has {n}")
     a = ridge._check_alphas(alphas)
-    order = np.random.default_rng(_count(seed, "seed", low=0)).permutation(n)
+    order = np.random.default_rng(_checks.integer(seed, "seed", low=0)).permutation(n)
     fold_mse = np.empty((k, a.size))
     for i, test in enumerate(np.array_split(order, k)):
         train = np.setdiff1d(order, test)
@@ -189,7 +183,7 @@ def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False,
     if y.ndim != 1:
         raise ValueError(f"evidence_fit needs a 1-D y (one target), got shape {y.shape}")
     alpha = _positive(alpha0, "alpha0")
-    tol, max_iter = _positive(tol, "tol"), _count(max_iter, "max_iter")
+    tol, max_iter = _positive(tol, "tol"), _checks.integer(max_iter, "max_iter")
     dec = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
     for it in range(1, max_iter + 1):
         rss, w2, gamma, _, n_eff = _evidence_at(dec, alpha)
@@ -255,7 +249,7 @@ def normalized_weight_decay(lambda_norm: float, *, batch_size: int, n_train: int
     0.00025298
     """
     lam = _positive(lambda_norm, "lambda_norm")
-    b, n = _count(batch_size, "batch_size"), _count(n_train, "n_train")
+    b, n = _checks.integer(batch_size, "batch_size"), _checks.integer(n_train, "n_train")
     return lam * math.sqrt(b / (n * _positive(epochs, "epochs")))
 
 
@@ -271,7 +265,7 @@ def adamw_timescale(lr: float, weight_decay: float, *, steps_per_epoch: int | No
     (10000.0, 20.0)
     """
     tau = 1.0 / (_positive(lr, "lr") * _positive(weight_decay, "weight_decay"))
-    return tau if steps_per_epoch is None else tau / _count(steps_per_epoch, "steps_per_epoch")
+    return tau if steps_per_epoch is None else tau / _checks.integer(steps_per_epoch, "steps_per_epoch")
 
 
 def weight_decay_for_timescale(lr: float, tau_epochs: float, *, steps_per_epoch: int) -> float:
@@ -280,5 +274,5 @@ def weight_decay_for_timescale(lr: float, tau_epochs: float, *, steps_per_epoch:
     >>> weight_decay_for_timescale(1e-3, 20.0, steps_per_epoch=500)
     0.1
     """
-    steps = _positive(tau_epochs, "tau_epochs") * _count(steps_per_epoch, "steps_per_epoch")
+    steps = _positive(tau_epochs, "tau_epochs") * _checks.integer(steps_per_epoch, "steps_per_epoch")
     return 1.0 / (_positive(lr, "lr") * steps)
