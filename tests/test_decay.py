@@ -269,3 +269,95 @@ def test_max_norm_rescales_only_the_rows_that_are_too_long():
     v = torch.tensor([3.0, 4.0])
     assert decay.max_norm_(v.clone(), 1.0, dim=None).norm().item() == pytest.approx(1.0)
     torch.testing.assert_close(decay.max_norm_(v.clone(), 1.0, dim=0), torch.tensor([1.0, 1.0]))  # each entry
+
+
+# --------------------------------------------------------------------------- #
+# which tensors are decayed, on real architectures (built without weights)
+# --------------------------------------------------------------------------- #
+def _decayed(model, **kw):
+    return {n for g in decay.param_groups(model, 0.1, **kw) if g["weight_decay"] > 0 for n in g["param_names"]}
+
+
+_TIMM = {  # small configurations of timm's own architectures
+    "vit": ("vit_tiny_patch16_224", {"img_size": 32, "depth": 2}),
+    "deit-distilled": ("deit_tiny_distilled_patch16_224", {"img_size": 32, "depth": 1}),
+    "swin": ("swin_tiny_patch4_window7_224", {"img_size": 32, "window_size": 2, "depths": (1, 1), "num_heads": (1, 1),
+                                              "embed_dim": 8}),
+    "convnext": ("convnext_atto", {}),
+    "resnet": ("resnet18", {}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("arch", ["vit", "deit-distilled", "swin", "convnext", "resnet"])
+def test_the_default_rule_decays_what_timm_decays(arch):
+    """Oracle: timm's param_groups_weight_decay with the model's own no_weight_decay() list."""
+    from timm.optim import param_groups_weight_decay
+
+    timm = pytest.importorskip("timm")
+    name, kwargs = _TIMM[arch]
+    model = timm.create_model(name, pretrained=False, **kwargs)
+    skip = model.no_weight_decay() if hasattr(model, "no_weight_decay") else ()
+    groups = param_groups_weight_decay(model, 0.1, no_weight_decay_list=skip)
+    ids = {id(p) for g in groups if g["weight_decay"] > 0 for p in g["params"]}
+    theirs = {n for n, p in model.named_parameters() if id(p) in ids}
+    assert _decayed(model) == theirs
+
+
+def test_torchvision_transformers_spare_their_tokens_and_bias_tables():
+    """torchvision's reference recipe treats class_token, pos_embedding and relative_position_bias_table apart
+    (--transformer-embedding-decay); nn.MultiheadAttention's add_bias_kv biases are biases."""
+    from torchvision.models import VisionTransformer
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    vit = VisionTransformer(image_size=32, patch_size=16, num_layers=1, num_heads=2, hidden_dim=8, mlp_dim=16)
+    swin = SwinTransformer(patch_size=[4, 4], embed_dim=8, depths=[1, 1], num_heads=[1, 1], window_size=[2, 2])
+    mha = nn.MultiheadAttention(8, 2, add_bias_kv=True)
+    for model, spared in ((vit, {"class_token", "encoder.pos_embedding"}),
+                          (swin, {"features.1.0.attn.relative_position_bias_table",
+                                  "features.3.0.attn.relative_position_bias_table"}),
+                          (mha, {"bias_k", "bias_v"})):  # fmt: skip
+        names = dict(model.named_parameters())
+        assert spared <= set(names) and not (spared & _decayed(model))
+        report = decay.decay_report(model).set_index("name")
+        assert set(report.loc[sorted(spared), "reason"]) == {"bias table or learned token (timm and torchvision spare it)"}
+        # every other tensor of two or more dimensions is a weight, and decayed
+        assert _decayed(model) == {n for n, p in names.items() if p.ndim >= 2 and n not in spared}
+
+
+class _Tied(nn.Module):
+    """A language model whose output layer shares the embedding matrix, registered in either order."""
+
+    def __init__(self, head_first: bool):
+        super().__init__()
+        if head_first:
+            self.head = nn.Linear(4, 10, bias=False)
+            self.tok_embed = nn.Embedding(10, 4)
+        else:
+            self.tok_embed = nn.Embedding(10, 4)
+            self.head = nn.Linear(4, 10, bias=False)
+        self.head.weight = self.tok_embed.weight
+        self.embed_norm = nn.LayerNorm(4)  # named like an embedding, but a norm: its gain and shift are spared
+        self.patch_embed = nn.Conv2d(1, 4, 2)  # a conv named like an embedding: its bias stays a bias
+
+
+@pytest.mark.parametrize("decay_embeddings", [True, False])
+def test_a_tied_weight_is_judged_the_same_whatever_the_registration_order(decay_embeddings):
+    a, b = (_decayed(_Tied(order), decay_embeddings=decay_embeddings) for order in (False, True))
+    tied = {"tok_embed.weight", "head.weight"}
+    assert bool(a & tied) == bool(b & tied) == decay_embeddings
+    for model in (_Tied(False), _Tied(True)):
+        spared = {n for g in decay.param_groups(model, 0.1, decay_embeddings=decay_embeddings)
+                  if g["weight_decay"] == 0 for n in g["param_names"]}  # fmt: skip
+        assert {"embed_norm.weight", "embed_norm.bias", "patch_embed.bias"} <= spared
+        decay.check_param_groups(model, decay.param_groups(model, 0.1, decay_embeddings=decay_embeddings))
+
+
+def test_numpy_scalars_are_accepted_and_text_is_refused_naming_the_argument():
+    model = nn.Linear(3, 2)
+    groups = decay.param_groups(model, np.float32(0.5))
+    assert groups[0]["weight_decay"] == 0.5 and type(groups[0]["weight_decay"]) is float
+    w = torch.ones(2)
+    decay.decoupled_decay_([w], lr=np.float64(0.1), weight_decay=np.float32(0.5))
+    torch.testing.assert_close(w, torch.full((2,), 0.95))
+    with pytest.raises(ValueError, match=r"Invalid weight_decay value: '0.5' \(want a number, not a str\)"):
+        decay.param_groups(model, "0.5")

@@ -31,6 +31,7 @@ from . import _checks
 from .conventions import CONVENTIONS, from_canonical, to_canonical  # noqa: F401 (decay.to_canonical etc. still work)
 
 __all__ = [
+    "SPARED_BY_NAME",
     "check_param_groups",
     "decay_report",
     "decoupled_decay_",
@@ -58,27 +59,50 @@ def _check_patterns(patterns: Sequence[str], names: Sequence[str], label: str) -
             raise ValueError(f"pattern {pat!r} matches no parameter of the model{hint}")
 
 
+#: Tensors of two or more dimensions that are biases or learned tokens, not weights: spared like biases.
+#: timm's ``no_weight_decay()`` lists (ViT: cls/dist/reg tokens, pos_embed; Swin: relative_position_bias_table)
+#: and torchvision's reference recipe (class_token, pos_embedding, relative_position_bias_table); nn.MultiheadAttention's
+#: ``add_bias_kv`` biases.  Matched on the last component of a parameter's name.
+SPARED_BY_NAME = frozenset({"bias_k", "bias_v", "relative_position_bias_table", "cls_token", "class_token", "dist_token",
+                            "reg_token", "mask_token", "pos_embed", "pos_embedding", "position_embedding",
+                            "absolute_pos_embed"})  # fmt: skip
+
+
 def _embedding_names(model: nn.Module) -> set[str]:
-    """Parameter names that belong to embeddings: by module type, or by a module name containing 'embed'."""
+    """Names of embedding tables: weights of ``nn.Embedding``/``EmbeddingBag``, or ≥ 2-D non-bias weights of a
+    module whose name contains 'embed' (its biases and norm gains stay biases and gains)."""
     out = set()
-    for mname, module in model.named_modules():
-        is_embedding = isinstance(module, _EMBEDDING_TYPES) or "embed" in mname.rsplit(".", 1)[-1].lower()
-        if is_embedding:
-            out.update(f"{mname}.{p}" if mname else p for p, _ in module.named_parameters(recurse=False))
+    for mname, module in model.named_modules(remove_duplicate=False):
+        by_type = isinstance(module, _EMBEDDING_TYPES)
+        by_name = "embed" in mname.rsplit(".", 1)[-1].lower()
+        for pname, p in module.named_parameters(recurse=False):
+            if by_type or (by_name and p.ndim >= 2 and not pname.endswith("bias")):
+                out.add(f"{mname}.{pname}" if mname else pname)
     return out
 
 
 def _classify(model: nn.Module, *, decay_embeddings: bool, no_decay: Sequence[str], decay: Sequence[str]):
-    """Yield ``(name, param, decayed, reason)`` for every trainable parameter."""
+    """Yield ``(name, param, decayed, reason)`` for every trainable parameter, once per tensor.
+
+    A tensor shared by several modules (a tied embedding and output layer) has
+    several names; it is judged by all of them, so the answer does not depend
+    on which module was registered first.  ``name`` is the first one.
+    """
     embeddings = _embedding_names(model)
+    aliases: dict[int, list[str]] = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        aliases.setdefault(id(p), []).append(name)
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        if any(fnmatch.fnmatchcase(name, pat) for pat in no_decay):
+        names = aliases[id(p)]
+        if any(fnmatch.fnmatchcase(n, pat) for n in names for pat in no_decay):
             yield name, p, False, "named in no_decay"
-        elif any(fnmatch.fnmatchcase(name, pat) for pat in decay):
+        elif any(fnmatch.fnmatchcase(n, pat) for n in names for pat in decay):
             yield name, p, True, "named in decay"
-        elif name in embeddings:
+        elif any(n.rsplit(".", 1)[-1] in SPARED_BY_NAME for n in names):
+            yield name, p, False, "bias table or learned token (timm and torchvision spare it)"
+        elif any(n in embeddings for n in names):
             yield name, p, decay_embeddings, "embedding" + ("" if decay_embeddings else " (decay_embeddings=False)")
         elif p.ndim >= 2:
             yield name, p, True, f"{p.ndim}-D weight"
@@ -104,7 +128,11 @@ def param_groups(
         What it means depends on the optimizer: coupled L2 for ``SGD``/``Adam``,
         decoupled for ``AdamW`` and :class:`wdlib.optim.SGDW`.
     decay_embeddings : bool, default True
-        Decay embedding tables (``nn.Embedding``, or a module named ``*embed*``).
+        Decay embedding tables (``nn.Embedding``, or the ≥ 2-D weights of a
+        module named ``*embed*``).  Learned tokens and position or bias tables
+        stored as bare parameters (:data:`SPARED_BY_NAME`: ``cls_token``,
+        ``pos_embed``, ``relative_position_bias_table``, ``bias_k``, …) are
+        never decayed by default, as in timm and torchvision's recipes.
     no_decay, decay : sequence of str
         ``fnmatch`` patterns of full parameter names forced out of or into decay,
         e.g. ``no_decay=["head.*"]``; ``no_decay`` wins over ``decay``.  A pattern
