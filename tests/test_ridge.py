@@ -306,3 +306,75 @@ BAD = [
 def test_bad_input(case, call, exc, message):
     with pytest.raises(exc, match=re.escape(message)):
         call()
+
+
+# --------------------------------------------------------------------------- #
+# LOO and GCV as alpha → 0: wide designs and tiny n, against brute force and the definition
+# --------------------------------------------------------------------------- #
+def _brute_loo(X, y, alpha):
+    """Leave each row out, refit ridge with its own intercept (SVD; pseudo-inverse at alpha = 0), predict it."""
+    errs = []
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        xo, yo = X[keep].mean(axis=0), y[keep].mean()
+        U, s, Vt = np.linalg.svd(X[keep] - xo, full_matrices=False)
+        big = s > s[0] * max(X.shape) * np.finfo(float).eps
+        U, s, Vt = U[:, big], s[big], Vt[big]
+        w = Vt.T @ ((s / (s**2 + alpha)) * (U.T @ (y[keep] - yo)))
+        errs.append((y[i] - yo - (X[i] - xo) @ w) ** 2)
+    return float(np.mean(errs))
+
+
+def _gcv_definition(X, y, alpha):
+    """n·RSS / (n − tr H)² with the hat matrix written out: H = 11ᵀ/n + Xc (XcᵀXc + αI)⁻¹ Xcᵀ."""
+    n, p = X.shape
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    H = np.full((n, n), 1 / n) + Xc @ np.linalg.solve(Xc.T @ Xc + alpha * np.eye(p), Xc.T)
+    return n * float(np.sum((yc - (H - 1 / n) @ yc) ** 2)) / (n - np.trace(H)) ** 2
+
+
+LOO_SHAPES = [(20, 50), (4, 10), (3, 2), (6, 3), (30, 5)]  # wide, tiny and wide, tiny, small tall, tall
+
+
+@pytest.mark.parametrize("n, p", LOO_SHAPES)
+def test_loo_stays_exact_as_alpha_goes_to_zero(n, p):
+    rng = np.random.default_rng(n * 100 + p)
+    X = rng.standard_normal((n, p))
+    y = X @ rng.standard_normal(p) + rng.standard_normal(n)
+    alphas = np.array([1e-14, 1e-10, 1e-6, 1e-2, 1.0, 1e3])
+    loo = ridge.ridge_path(X, y, alphas=alphas).loo_mse
+    assert np.all(np.isfinite(loo))
+    np.testing.assert_allclose(loo, [_brute_loo(X, y, a) for a in alphas], rtol=1e-7)
+    if n > 2:  # the limit: leave-one-out of the minimum-norm least-squares fit
+        np.testing.assert_allclose(loo[0], _brute_loo(X, y, 0.0), rtol=1e-7)
+
+
+@pytest.mark.parametrize("n, p", LOO_SHAPES)
+def test_gcv_stays_finite_and_continuous_as_alpha_goes_to_zero(n, p):
+    rng = np.random.default_rng(n * 100 + p)
+    X = rng.standard_normal((n, p))
+    y = X @ rng.standard_normal(p) + rng.standard_normal(n)
+    gcv = ridge.ridge_path(X, y, alphas=np.array([1e-14, 1e-11, 1e-2, 1.0, 1e3])).gcv
+    assert np.all(np.isfinite(gcv)) and gcv[0] == pytest.approx(gcv[1], rel=1e-6)
+    # where the written-out hat matrix is well conditioned, the definition itself
+    np.testing.assert_allclose(gcv[2:], [_gcv_definition(X, y, a) for a in (1e-2, 1.0, 1e3)], rtol=1e-8)
+
+
+def test_an_ill_conditioned_wide_design_matches_the_exact_solution_as_closely_as_sklearn():
+    """Columns nearly collinear (singular values down to ~1e-9 of the largest), p > n: fit_ridge's error against
+    the solution computed in 50-digit arithmetic (mpmath) is within a few times scikit-learn's (solver='svd')."""
+    import mpmath as mp
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((15, 5))
+    X = np.hstack([base, base @ rng.standard_normal((5, 35)) + 1e-9 * rng.standard_normal((15, 35))])
+    y = base @ rng.standard_normal(5) + 0.1 * rng.standard_normal(15)
+    with mp.workdps(50):
+        Xc = mp.matrix((X - X.mean(axis=0)).tolist())  # centring in float64 is exact enough: the same for both
+        yc = mp.matrix((y - y.mean()).tolist())
+        for alpha in (1e-6, 1e-3, 1.0):
+            exact = np.array([float(v) for v in Xc.T * mp.lu_solve(Xc * Xc.T + alpha * mp.eye(15), yc)])
+            err = lambda w: np.linalg.norm(w - exact) / np.linalg.norm(exact)  # noqa: B023
+            ours, theirs = ridge.fit_ridge(X, y, alpha=alpha).coef, Ridge(alpha=alpha, solver="svd").fit(X, y).coef_
+            assert err(ours) <= 10 * max(err(theirs), 1e-15), (alpha, err(ours), err(theirs))

@@ -210,21 +210,15 @@ def standardize(X, *, center: bool = True, ddof: int = 0) -> tuple[np.ndarray, n
 # private kernels: trust their input
 # --------------------------------------------------------------------------- #
 def _svd_kernel(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Thin SVD; for a wide design through the n×n Gram matrix, which is cheaper."""
-    n, p = Xc.shape
-    if p <= n:
-        U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
-        return U, s, Vt
-    # X Xᵀ = U diag(d²) Uᵀ; then Vᵀ = diag(1/d) Uᵀ X for d > 0.  Directions with
-    # d = 0 carry no information about w, so they are dropped (rank r < n).
-    evals, U = np.linalg.eigh(Xc @ Xc.T)
-    evals, U = evals[::-1], U[:, ::-1]
-    # eigh resolves eigenvalues to about eps·‖XXᵀ‖, so the rank cut is made on
-    # eigenvalues (a singular value of noise size would be ~sqrt(eps)·d_max).
-    keep = evals > max(evals[0], 0.0) * max(n, p) * np.finfo(np.float64).eps
-    U, s = U[:, keep], np.sqrt(evals[keep])
-    Vt = (U.T @ Xc) / s[:, None]
-    return U, s, Vt
+    """Thin SVD of ``Xc``, wide designs included.
+
+    Not through the Gram matrix ``X Xᵀ`` for a wide design, though that is
+    cheaper: squaring squares the condition number, so singular values below
+    ``sqrt(eps)·d_max`` are lost, and with them the solution's components along
+    nearly collinear columns (an error of order ``d/α`` in ``w``).  LAPACK's
+    divide and conquer reduces a wide matrix to its ``n×n`` triangle first.
+    """
+    return np.linalg.svd(Xc, full_matrices=False)
 
 
 def _factors(s: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -332,7 +326,10 @@ class RidgeDecomposition:
     def _loo(self, a: np.ndarray) -> np.ndarray:
         c = _factors(self.s, a)[2]
         one_minus_h = self._one_minus_hat(c)
-        singular = one_minus_h <= 1e3 * np.finfo(np.float64).eps
+        # For alpha > 0, 1 − H_ii is a sum of non-negative terms computed without cancellation, accurate even when
+        # tiny (a wide design as alpha → 0: residual and 1 − H_ii both shrink like alpha, their ratio stays finite).
+        # At alpha = 0 it is the leverage outside span(U) alone, which carries rounding noise: treat ~0 as 0.
+        singular = (one_minus_h <= 0) | ((a == 0)[None, :] & (one_minus_h <= 1e3 * np.finfo(np.float64).eps))
         out = np.empty((self.n_samples, self.Yc.shape[1], a.size))
         with np.errstate(divide="ignore", invalid="ignore"):
             for t in range(self.Yc.shape[1]):
@@ -343,10 +340,11 @@ class RidgeDecomposition:
 
     def _gcv(self, a: np.ndarray) -> np.ndarray:
         n = self.n_samples
-        tr = _factors(self.s, a)[0].sum(axis=1) + (1.0 if self.fit_intercept else 0.0)
+        # n − tr(H) = (directions outside span U, incl. none for the intercept) + Σ α/(d²+α): no cancellation as
+        # alpha → 0, where it and the residual vanish together (a wide design) and GCV keeps a finite limit
+        rest = n - int(self.fit_intercept) - self.s.size + _factors(self.s, a)[2].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(n - tr > 1e3 * np.finfo(np.float64).eps * n,
-                            n * self._rss(a).mean(axis=1) / (n - tr) ** 2, np.inf)
+            return np.where(rest > 0, n * self._rss(a).mean(axis=1) / rest**2, np.inf)
 
     # public: each validates its alphas once --------------------------------
     def shrinkage(self, alphas) -> np.ndarray:
