@@ -271,3 +271,15 @@ def test_kfold_partitions():
     tests = torch.cat([te for _, te in folds])
     assert sorted(tests.tolist()) == list(range(23))
     assert all(len(set(tr.tolist()) & set(te.tolist())) == 0 and len(tr) + len(te) == 23 for tr, te in folds)
+
+
+def test_prostate_split_is_esls_67_and_30_rows():
+    try:
+        prostate = data.load_prostate()
+    except data.DataNotFoundError as exc:
+        pytest.skip(f"prostate data not installed ({exc})")
+    split = data.prostate_split(prostate)
+    assert split.X.shape == (67, 8) and split.X_test.shape == (30, 8) and split.y.shape == (67,)
+    train = prostate[prostate["train"]]
+    np.testing.assert_array_equal(split.X[:, 0], train["lcavol"].to_numpy())
+    np.testing.assert_array_equal(split.y_test, prostate.loc[~prostate["train"], "lpsa"].to_numpy())

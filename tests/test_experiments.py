@@ -277,3 +277,26 @@ def test_a_bad_value_is_refused_before_any_data_is_loaded(fn, config, error, mat
         monkeypatch.setattr(runs, loader, no_data)
     with pytest.raises(error, match=match):
         getattr(runs, fn)({"seed": 0, **config})
+
+
+def test_the_torch_free_tables_name_what_train_holds():
+    from wdlib import config, train
+
+    assert config.OPTIMIZER_NAMES == tuple(train.OPTIMIZERS) and config.SCHEDULE_NAMES == train.SCHEDULES
+    assert config.DECAY_RULES == tuple(runs._DECAY_RULES)
+    assert runs.VISION_DEFAULTS is config.VISION_DEFAULTS  # one table, re-exported
+
+
+def test_results_note_and_completed_tables_replace_the_chapters_bookkeeping(tmp_path):
+    note = experiments.results_note("05_vision")
+    assert note.text.startswith("command: python -m wdlib.sweep 05_vision --profile full") and note.wall_minutes > 0
+    empty = experiments.results_note("06_text", root=tmp_path)
+    assert empty.text == "no committed results yet" and empty.wall_minutes != empty.wall_minutes  # NaN
+    with pytest.raises(ValueError, match="unknown chapter '09_x'"):
+        experiments.results_note("09_x")
+    plain, _ = experiments.load_results("fmnist-bn")
+    full, _ = experiments.load_results("fmnist-bn", complete=True)
+    assert list(full["key"]) == list(plain["key"]) and full.columns[0] == "key"
+    assert (full["optimizer"] == "sgd").all() and (full["momentum"] == runs.VISION_DEFAULTS["momentum"]).all()
+    shared = [c for c in plain.columns if c in full.columns]
+    pd.testing.assert_frame_equal(full[shared], plain[shared], check_dtype=False)

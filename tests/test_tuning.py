@@ -134,3 +134,21 @@ def test_rules_of_thumb_round_trip_and_refuse_bad_input():
         tuning.normalized_weight_decay(0.05, batch_size=0, n_train=10, epochs=1)
     with pytest.raises(TypeError, match="lr must be a number"):
         tuning.adamw_timescale("1e-3", 0.1)
+
+
+def test_fit_logistic_matches_scikit_learn_and_zeroes_the_penalized_gradient():
+    """Oracle: LogisticRegression(C = 1/(n·λ), no intercept) minimizes n·(mean BCE + (λ/2)‖w‖²)·C."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    y = (rng.random(200) < 1 / (1 + np.exp(-X @ np.array([2.0, -1.0, 0.5, 0.0, 3.0])))).astype(float)
+    for lam in (1e-4, 1e-2, 1.0):
+        w = tuning.fit_logistic(X, y, weight_decay=lam)
+        sk = LogisticRegression(C=1 / (len(y) * lam), fit_intercept=False, tol=1e-12, max_iter=10_000).fit(X, y)
+        np.testing.assert_allclose(w, sk.coef_[0], rtol=1e-5, atol=1e-8)
+        grad = tuning.logistic_loss(X, y, w)[1]
+        assert np.linalg.norm(grad + lam * w) < 1e-12
+        assert tuning.implied_weight_decay(grad, w) == pytest.approx(lam, rel=1e-8)  # seed 001's circular recipe
+    with pytest.raises(ValueError, match="weight_decay must be finite and > 0"):
+        tuning.fit_logistic(X, y, weight_decay=0.0)

@@ -22,7 +22,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["Param", "check_config"]
+__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "OPTIMIZER_NAMES", "RUN_DEFAULTS", "SCHEDULE_NAMES", "TEXT_DEFAULTS",
+           "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "Param", "check_config", "check_profile"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,21 @@ class Param:
         return value
 
 
+def check_profile(profile, profiles=("quick", "full")) -> str:
+    """A chapter's ``profile`` parameter, if it is one of ``profiles`` (a chapter's table of sizes, say).
+
+    >>> check_profile("quick")
+    'quick'
+    >>> check_profile("huge", {"quick": 1, "full": 2})
+    Traceback (most recent call last):
+    ...
+    ValueError: profile must be one of ['full', 'quick']; got 'huge'
+    """
+    if not isinstance(profile, str) or profile not in profiles:
+        raise ValueError(f"profile must be one of {sorted(profiles)}; got {profile!r}")
+    return profile
+
+
 def check_config(config: Mapping, params: Mapping[str, Param], who: str) -> dict:
     """``config`` as a dict after checking every key it holds against ``params``.
 
@@ -96,3 +112,69 @@ def check_config(config: Mapping, params: Mapping[str, Param], who: str) -> dict
         if name in config:
             param.check(config[name], f"{who}: config[{name!r}]")
     return dict(config)
+
+
+# --------------------------------------------------------------------------- #
+# the tables of wdlib.runs' run functions (here, torch-free, so that the catalogue and readers of results use them)
+# --------------------------------------------------------------------------- #
+#: The names that :data:`wdlib.train.OPTIMIZERS` and :data:`wdlib.train.SCHEDULES` hold (a test keeps them equal).
+OPTIMIZER_NAMES = ("sgd", "sgdw", "adam", "adamw", "adadelta")
+SCHEDULE_NAMES = ("constant", "cosine", "linear")
+#: ``decay`` of a run: weights only (``"matrices"``: biases and norm parameters spared) or every parameter.
+DECAY_RULES = ("matrices", "all")
+
+#: Every key a :func:`wdlib.runs.vision_run` configuration may hold, with its default.
+VISION_DEFAULTS = {
+    "model": "small_cnn", "batchnorm": False, "n_train": 60000, "n_test": 10000, "data_seed": 0,
+    "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0, "momentum": 0.9, "decay": "matrices",
+    "epochs": 10, "batch_size": 128, "schedule": "constant", "eval_every": 1,
+}  # fmt: skip
+
+# Types and ranges of the run functions' keys: a bad value is refused before any data is loaded.
+_SEED = Param(int, low=0)
+_COUNT = Param(int, low=1)
+_RATE = Param(float, low=0, low_open=True)
+_NONNEG = Param(float, low=0)
+_PROBABILITY = Param(float, low=0, high=1)  # dropout and momentum: [0, 1)
+_DECAY_RULE = Param(str, choices=DECAY_RULES, label="decay rule")
+_OPTIMIZER = Param(str, choices=OPTIMIZER_NAMES, label="optimizer")
+VISION_PARAMS = {
+    "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
+    "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
+    "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
+    "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULE_NAMES, label="schedule"), "eval_every": _COUNT,
+    "track_every": _COUNT,
+}  # fmt: skip
+
+#: Every key a :func:`wdlib.runs.text_run` configuration may hold, with its default (Kim 2014, CNN-rand).
+TEXT_DEFAULTS = {
+    "dataset": "mr", "folds": 10, "fold": 0, "data_seed": 0, "dev_fraction": 0.1, "n_train": 0,
+    "embed_dim": 300, "maps": 100, "dropout": 0.5, "max_norm": 3.0, "optimizer": "adadelta", "lr": 1.0,
+    "weight_decay": 0.0, "decay_embeddings": False, "epochs": 25, "batch_size": 50,
+}  # fmt: skip
+TEXT_PARAMS = {
+    "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"), "folds": Param(int, low=2),
+    "fold": Param(int, low=0), "data_seed": _SEED, "dev_fraction": Param(float, low=0, high=1, low_open=True),
+    "n_train": Param(int, low=0), "embed_dim": _COUNT, "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG,
+    "optimizer": _OPTIMIZER, "lr": _RATE, "weight_decay": _NONNEG, "decay_embeddings": Param(bool),
+    "epochs": _COUNT, "batch_size": _COUNT,
+}  # fmt: skip
+
+#: Every key an :func:`wdlib.runs.lm_run` configuration may hold, with its default: nanoGPT's shakespeare_char CPU recipe.
+LM_DEFAULTS = {
+    "n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0, "batch_size": 12, "steps": 2000,
+    "lr": 1e-3, "weight_decay": 0.1, "decay": "matrices", "schedule": "cosine", "warmup": 100, "final_lr": 1e-4,
+    "eval_every": 250, "eval_batches": 20, "grad_clip": 1.0,
+}  # fmt: skip
+LM_PARAMS = {
+    "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
+    "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
+    "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
+    "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
+    "grad_clip": _NONNEG,
+}  # fmt: skip
+
+
+#: run function name -> every key its configuration may hold, with its default.
+RUN_DEFAULTS = {"vision_run": VISION_DEFAULTS, "vision_norms_run": {**VISION_DEFAULTS, "track_every": 1},
+                "text_run": TEXT_DEFAULTS, "text_embedding_run": TEXT_DEFAULTS, "lm_run": LM_DEFAULTS}

@@ -57,6 +57,7 @@ __all__ = [
     "ChecksumError",
     "DataFile",
     "DataNotFoundError",
+    "ProstateSplit",
     "Vocab",
     "fashion_mnist_torchvision",
     "kfold_indices",
@@ -64,6 +65,7 @@ __all__ = [
     "load_fashion_mnist",
     "load_mr",
     "load_prostate",
+    "prostate_split",
     "load_sst2",
     "load_tinyshakespeare",
     "locate",
@@ -255,6 +257,30 @@ def load_prostate(*, folders: list[str | Path] | None = None):
                          f"got {len(df)} rows with {list(df.columns)}")
     df["train"] = df["train"].map({1: True, 0: False, "T": True, "F": False}).astype(bool)
     return df
+
+
+@dataclass(frozen=True)
+class ProstateSplit:
+    """ESL's split of the prostate data as arrays: 67 training and 30 test rows, the eight features in order."""
+
+    X: object  # ndarray (67, 8)
+    y: object  # ndarray (67,)
+    X_test: object  # ndarray (30, 8)
+    y_test: object  # ndarray (30,)
+
+
+def prostate_split(prostate=None, *, folders: list[str | Path] | None = None) -> ProstateSplit:
+    """ESL's training and test rows of :func:`load_prostate` as arrays, unstandardized (``lpsa`` is ``y``).
+
+    Standardize as the analysis needs: ESL standardizes all 97 rows
+    (:func:`wdlib.ridge.esl_table_3_3`); a held-out analysis standardizes with
+    the training rows' statistics (``ridge.decompose(..., standardize=True)``).
+    """
+    df = load_prostate(folders=folders) if prostate is None else prostate
+    features = list(PROSTATE_FEATURES)
+    train, test = df[df["train"]], df[~df["train"]]
+    return ProstateSplit(train[features].to_numpy(), train["lpsa"].to_numpy(), test[features].to_numpy(),
+                         test["lpsa"].to_numpy())  # fmt: skip
 
 
 # --------------------------------------------------------------------------- #

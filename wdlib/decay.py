@@ -33,6 +33,7 @@ from .conventions import CONVENTIONS, from_canonical, to_canonical  # noqa: F401
 __all__ = [
     "SPARED_BY_NAME",
     "check_param_groups",
+    "decay_only_shrinkage",
     "decay_report",
     "decoupled_decay_",
     "l2_penalty",
@@ -282,6 +283,31 @@ def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay:
     """
     lr = _check_number(lr, "lr", low_ok=False)
     _decoupled_decay_(params, lr * _check_rate(weight_decay, "weight_decay"))
+
+
+def decay_only_shrinkage(optimizer: type[torch.optim.Optimizer], init: torch.Tensor, *, lr: float,
+                         weight_decay: float, steps: int) -> float:  # fmt: skip
+    """``‖w_T‖ / ‖w_0‖`` after ``steps`` steps of ``optimizer`` on a tensor whose data gradient is always zero.
+
+    What the decay alone does to a parameter no batch touches (an embedding
+    row of a word absent from every batch): AdamW shrinks it by
+    ``(1 − ηλ)`` per step, ``exp(−ηλT)`` in all; Adam + L2 normalizes the
+    decay term ``λw`` by its own running magnitude, so it moves the row by
+    about ``η`` per step whatever ``λ`` is.
+
+    >>> round(decay_only_shrinkage(torch.optim.AdamW, torch.ones(4), lr=0.1, weight_decay=0.5, steps=10), 6)
+    0.598737
+    """
+    steps = _check_int(steps, "steps")
+    w = torch.nn.Parameter(init.detach().clone())
+    start = float(w.detach().norm())
+    if start == 0:
+        raise ValueError("init is all zeros: its norm cannot shrink")
+    opt = optimizer([w], lr=_check_number(lr, "lr", low_ok=False), weight_decay=_check_rate(weight_decay, "weight_decay"))
+    for _ in range(steps):
+        w.grad = torch.zeros_like(w)  # no data gradient: only the decay acts (coupled: added to it; AdamW: a shrink)
+        opt.step()
+    return float(w.detach().norm()) / start
 
 
 def _decoupled_decay_(params: Iterable[torch.Tensor], shrink: float) -> None:

@@ -10,6 +10,8 @@ committed profile or computes another one with :mod:`wdlib.sweep`.
 
 from __future__ import annotations
 
+import json
+import math
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +20,11 @@ from pathlib import Path
 import pandas as pd
 
 from ._checks import integer as _check_int
+from .config import RUN_DEFAULTS
 from .sweep import Store, expand, grid, run_key, run_sweep
 
-__all__ = ["CHAPTER_SWEEPS", "SWEEPS", "SweepSpec", "load_results", "project_root", "results_folder"]
+__all__ = ["CHAPTER_SWEEPS", "SWEEPS", "ResultsNote", "SweepSpec", "load_results", "project_root", "results_folder",
+           "results_note"]
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,7 @@ def _spec(name: str) -> SweepSpec:
 def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: Mapping | None = None,
                  recompute: bool = False, root: str | Path | None = None, store: str | Path | None = None,
                  executor=None, threads: int | None = None, progress: bool | None = False,
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+                 complete: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """The run table and histories of a named sweep's profile, loaded or computed.
 
     The ``full`` profile is read from its committed folder (:func:`results_folder`)
@@ -292,6 +296,11 @@ def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: 
     ``seed`` and ``overrides`` change the configurations as
     :meth:`SweepSpec.configs` says; committed results exist for ``seed=0`` and
     no overrides only.
+
+    ``complete=True`` fills every configuration column the run function
+    knows with its default where a run did not set it
+    (:data:`wdlib.config.RUN_DEFAULTS`), so that a table can be filtered on
+    any key without knowing the defaults.
 
     Returns ``(runs, history)``: one row per configuration in the profile's
     order, and those runs' histories.
@@ -318,4 +327,31 @@ def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: 
             run_sweep(spec.fn, configs, st, executor=executor, threads=threads, progress=progress)
         runs = st.runs().set_index("key").loc[keys].reset_index()
         hist = st.history()
+    if complete:
+        defaults = RUN_DEFAULTS[spec.fn.rpartition(":")[2]]
+        conf = pd.DataFrame([{**defaults, **json.loads(c)} for c in runs["config"]], index=runs.index)
+        runs = conf.join(runs.drop(columns=[c for c in conf.columns if c in runs.columns]))
+        runs.insert(0, "key", runs.pop("key"))
     return runs, hist[hist["key"].isin(set(keys))].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ResultsNote:
+    """How a chapter's committed results were made (``metadata.json`` of ``data/results/<chapter>/``)."""
+
+    text: str  # the command, wall time, machine and run counts, in a few lines (or "no committed results yet")
+    wall_minutes: float  # NaN without committed results
+
+
+def results_note(chapter: str, root: str | Path | None = None) -> ResultsNote:
+    """The provenance note a chapter prints under its results: command, wall time, machine, runs per sweep."""
+    if chapter not in CHAPTER_SWEEPS:
+        raise ValueError(f"unknown chapter {chapter!r}; chapters with committed results: {', '.join(CHAPTER_SWEEPS)}")
+    path = Path(root or project_root()) / "data" / "results" / chapter / "metadata.json"
+    if not path.is_file():
+        return ResultsNote("no committed results yet", math.nan)
+    meta = json.loads(path.read_text())
+    wall = sum(s["wall_seconds"] for s in meta["sessions"])
+    runs = ", ".join(f"{k} {v['runs']}" for k, v in meta["sweeps"].items())
+    return ResultsNote(f"command: {meta['command']}\nwall time: {wall / 60:.1f} min over {len(meta['sessions'])} "
+                       f"invocation(s) on {meta['sessions'][-1]['machine']}\nruns: {runs}", wall / 60)

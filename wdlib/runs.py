@@ -21,11 +21,12 @@ import pandas as pd
 import torch
 
 from . import data
-from .config import Param, check_config
+from .config import (DECAY_RULES, LM_DEFAULTS, LM_PARAMS, TEXT_DEFAULTS, TEXT_PARAMS, VISION_DEFAULTS,  # noqa: F401
+                     VISION_PARAMS, Param, check_config)
 from ._checks import integer as _check_int
 from .models import build_model
 from .tracking import NormTracker
-from .train import OPTIMIZERS, SCHEDULES, fit, fit_lm, make_optimizer, numerics
+from .train import fit, fit_lm, make_optimizer, numerics
 
 __all__ = ["LM_DEFAULTS", "LM_PARAMS", "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "lm_run",
            "text_embedding_run", "text_run", "text_steps_per_epoch", "vision_norms_run", "vision_run"]
@@ -36,29 +37,8 @@ def _fashion_mnist(split: str):
     return data.load_fashion_mnist(split)
 
 
-#: Every key a :func:`vision_run` configuration may hold, with its default.
-VISION_DEFAULTS = {
-    "model": "small_cnn", "batchnorm": False, "n_train": 60000, "n_test": 10000, "data_seed": 0,
-    "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0, "momentum": 0.9, "decay": "matrices",
-    "epochs": 10, "batch_size": 128, "schedule": "constant", "eval_every": 1,
-}  # fmt: skip
 _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
-
-# Types and ranges of the run functions' keys (wdlib.config): a bad value is refused before any data is loaded.
-_SEED = Param(int, low=0)
-_COUNT = Param(int, low=1)
-_RATE = Param(float, low=0, low_open=True)
-_NONNEG = Param(float, low=0)
-_PROBABILITY = Param(float, low=0, high=1)  # dropout and momentum: [0, 1)
-_DECAY_RULE = Param(str, choices=tuple(_DECAY_RULES), label="decay rule")
-_OPTIMIZER = Param(str, choices=tuple(OPTIMIZERS), label="optimizer")
-VISION_PARAMS = {
-    "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
-    "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
-    "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
-    "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULES, label="schedule"), "eval_every": _COUNT,
-    "track_every": _COUNT,
-}  # fmt: skip
+assert tuple(_DECAY_RULES) == DECAY_RULES
 
 
 def _complete(config: Mapping, defaults: Mapping, who: str, params: Mapping[str, Param]) -> dict:
@@ -161,19 +141,6 @@ def _tokenized(dataset: str, split: str = "train"):
     return [data.tokenize(t) for t in texts], labels
 
 
-#: Every key a :func:`text_run` configuration may hold, with its default (Kim 2014, CNN-rand).
-TEXT_DEFAULTS = {
-    "dataset": "mr", "folds": 10, "fold": 0, "data_seed": 0, "dev_fraction": 0.1, "n_train": 0,
-    "embed_dim": 300, "maps": 100, "dropout": 0.5, "max_norm": 3.0, "optimizer": "adadelta", "lr": 1.0,
-    "weight_decay": 0.0, "decay_embeddings": False, "epochs": 25, "batch_size": 50,
-}  # fmt: skip
-TEXT_PARAMS = {
-    "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"), "folds": Param(int, low=2),
-    "fold": Param(int, low=0), "data_seed": _SEED, "dev_fraction": Param(float, low=0, high=1, low_open=True),
-    "n_train": Param(int, low=0), "embed_dim": _COUNT, "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG,
-    "optimizer": _OPTIMIZER, "lr": _RATE, "weight_decay": _NONNEG, "decay_embeddings": Param(bool),
-    "epochs": _COUNT, "batch_size": _COUNT,
-}  # fmt: skip
 
 
 def _text_splits(c: Mapping) -> dict:
@@ -284,19 +251,6 @@ def _shakespeare():
     return len(chars), tokens[:n], tokens[n:]
 
 
-#: Every key an :func:`lm_run` configuration may hold, with its default: nanoGPT's shakespeare_char CPU recipe.
-LM_DEFAULTS = {
-    "n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0, "batch_size": 12, "steps": 2000,
-    "lr": 1e-3, "weight_decay": 0.1, "decay": "matrices", "schedule": "cosine", "warmup": 100, "final_lr": 1e-4,
-    "eval_every": 250, "eval_batches": 20, "grad_clip": 1.0,
-}  # fmt: skip
-LM_PARAMS = {
-    "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
-    "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
-    "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
-    "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
-    "grad_clip": _NONNEG,
-}  # fmt: skip
 
 
 def lm_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:

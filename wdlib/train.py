@@ -284,7 +284,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
     x, y = _check_pair(train, "train")
     evals = {name: _check_pair(pair, f"evals[{name!r}]") for name, pair in (evals or {}).items()}
     epochs, batch_size = _check_int(epochs, "epochs"), _check_int(batch_size, "batch_size")
-    _check_int(seed, "seed", low=0), _check_int(eval_every, "eval_every")
+    seed, eval_every = _check_int(seed, "seed", low=0), _check_int(eval_every, "eval_every")
     last = epochs if stop_after is None else min(epochs, _check_int(stop_after, "stop_after"))
     n = len(x)
     per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
