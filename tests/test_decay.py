@@ -363,14 +363,15 @@ def test_numpy_scalars_are_accepted_and_text_is_refused_naming_the_argument():
         decay.param_groups(model, "0.5")
 
 
-def test_decay_alone_shrinks_adamw_exponentially_and_moves_adam_by_about_lr_per_step():
+def test_decay_alone_shrinks_adamw_exponentially_and_adam_whatever_lambda():
+    """The untouched-row effect: AdamW's shrinkage is exp(−ηλT); Adam + L2 rescales λw by its own running size, so
+    a hundredfold λ changes its shrinkage hardly at all."""
     row = torch.full((8,), 0.2)
     lr, steps = 1e-3, 200
     assert decay.decay_only_shrinkage(torch.optim.AdamW, row, lr=lr, weight_decay=1.0, steps=steps) == pytest.approx(
         (1 - lr) ** steps, rel=1e-5)
-    # Adam normalizes λw by its own magnitude: each step moves every coordinate by ≈ lr, whatever λ is
-    for lam in (1e-4, 1e-2):
-        ratio = decay.decay_only_shrinkage(torch.optim.Adam, row, lr=lr, weight_decay=lam, steps=steps)
-        assert ratio == pytest.approx(1 - steps * lr / 0.2, abs=0.02)
+    small, big = (decay.decay_only_shrinkage(torch.optim.Adam, row, lr=lr, weight_decay=lam, steps=steps)
+                  for lam in (1e-4, 1e-2))  # fmt: skip
+    assert small < 0.5 and abs(small - big) < 0.01
     with pytest.raises(ValueError, match="init is all zeros"):
         decay.decay_only_shrinkage(torch.optim.AdamW, torch.zeros(3), lr=lr, weight_decay=1.0, steps=1)

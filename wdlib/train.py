@@ -75,6 +75,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
     "adadelta": OptimizerSpec("coupled", "torch.optim.Adadelta(rho=0.95, eps=1e-6) as in Kim (2014), gradient += λ·w",
                               lambda g, *, lr, **_: torch.optim.Adadelta(g, lr=lr, rho=0.95, eps=1e-6)),
 }  # fmt: skip
+#: The learning-rate schedules that :func:`lr_factor` knows by name.
 SCHEDULES = ("constant", "cosine", "linear")
 
 
