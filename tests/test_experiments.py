@@ -70,19 +70,18 @@ def test_chapter_sweeps_have_every_profile_and_a_results_folder():
 
 def test_every_profile_of_every_sweep_is_a_valid_configuration_of_its_run_function():
     """A misspelled key in a sweep fails here, not forty minutes into its full profile."""
-    vision = (runs.VISION_DEFAULTS, runs.VISION_PARAMS)
-    text = (runs.TEXT_DEFAULTS, runs.TEXT_PARAMS)
-    defaults = {"vision_run": vision, "vision_norms_run": ({**vision[0], "track_every": 1}, vision[1]),
-                "text_run": text, "text_embedding_run": text,
-                "lm_run": (runs.LM_DEFAULTS, runs.LM_PARAMS)}  # fmt: skip
+    from dataclasses import asdict
+
+    from wdlib.config import RUN_CONFIGS
+
     for spec in SWEEPS.values():
         fn = spec.fn.split(":")[1]
         for profile in spec.profiles:
             for config in spec.configs(profile):
-                runs._complete(config, defaults[fn][0], fn, defaults[fn][1])
+                completed = asdict(RUN_CONFIGS[fn].from_mapping(config))
+                assert completed == {**RUN_CONFIGS[fn].defaults(), **config}  # the completed row: defaults filled
     with pytest.raises(ValueError, match=r"unknown text_run keys \['embed_dims'\]"):
-        runs._complete({"seed": 0, "embed_dims": 64}, runs.TEXT_DEFAULTS, "text_run",
-                              runs.TEXT_PARAMS)
+        RUN_CONFIGS["text_run"].from_mapping({"seed": 0, "embed_dims": 64})
 
 
 @pytest.mark.slow

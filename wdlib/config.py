@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import ClassVar
 
-__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "OPTIMIZER_NAMES", "RUN_DEFAULTS", "SCHEDULE_NAMES", "TEXT_DEFAULTS",
-           "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "Param", "check_config", "check_profile"]
+__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "OPTIMIZER_NAMES", "RUN_CONFIGS", "RUN_DEFAULTS", "SCHEDULE_NAMES",
+           "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "LMConfig", "Param", "RunConfig",
+           "TextConfig", "VisionConfig", "VisionNormsConfig", "check_config", "check_profile"]
 
 
 @dataclass(frozen=True)
@@ -123,13 +125,6 @@ SCHEDULE_NAMES = ("constant", "cosine", "linear")
 #: ``decay`` of a run: weights only (``"matrices"``: biases and norm parameters spared) or every parameter.
 DECAY_RULES = ("matrices", "all")
 
-#: Every key a :func:`wdlib.runs.vision_run` configuration may hold, with its default.
-VISION_DEFAULTS = {
-    "model": "small_cnn", "batchnorm": False, "n_train": 60000, "n_test": 10000, "data_seed": 0,
-    "optimizer": "sgd", "lr": 0.05, "weight_decay": 0.0, "momentum": 0.9, "decay": "matrices",
-    "epochs": 10, "batch_size": 128, "schedule": "constant", "eval_every": 1,
-}  # fmt: skip
-
 # Types and ranges of the run functions' keys: a bad value is refused before any data is loaded.
 _SEED = Param(int, low=0)
 _COUNT = Param(int, low=1)
@@ -138,43 +133,148 @@ _NONNEG = Param(float, low=0)
 _PROBABILITY = Param(float, low=0, high=1)  # dropout and momentum: [0, 1)
 _DECAY_RULE = Param(str, choices=DECAY_RULES, label="decay rule")
 _OPTIMIZER = Param(str, choices=OPTIMIZER_NAMES, label="optimizer")
-VISION_PARAMS = {
-    "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
-    "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
-    "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
-    "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULE_NAMES, label="schedule"), "eval_every": _COUNT,
-    "track_every": _COUNT,
-}  # fmt: skip
-
-#: Every key a :func:`wdlib.runs.text_run` configuration may hold, with its default (Kim 2014, CNN-rand).
-TEXT_DEFAULTS = {
-    "dataset": "mr", "folds": 10, "fold": 0, "data_seed": 0, "dev_fraction": 0.1, "n_train": 0,
-    "embed_dim": 300, "maps": 100, "dropout": 0.5, "max_norm": 3.0, "optimizer": "adadelta", "lr": 1.0,
-    "weight_decay": 0.0, "decay_embeddings": False, "epochs": 25, "batch_size": 50,
-}  # fmt: skip
-TEXT_PARAMS = {
-    "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"), "folds": Param(int, low=2),
-    "fold": Param(int, low=0), "data_seed": _SEED, "dev_fraction": Param(float, low=0, high=1, low_open=True),
-    "n_train": Param(int, low=0), "embed_dim": _COUNT, "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG,
-    "optimizer": _OPTIMIZER, "lr": _RATE, "weight_decay": _NONNEG, "decay_embeddings": Param(bool),
-    "epochs": _COUNT, "batch_size": _COUNT,
-}  # fmt: skip
-
-#: Every key an :func:`wdlib.runs.lm_run` configuration may hold, with its default: nanoGPT's shakespeare_char CPU recipe.
-LM_DEFAULTS = {
-    "n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 64, "dropout": 0.0, "batch_size": 12, "steps": 2000,
-    "lr": 1e-3, "weight_decay": 0.1, "decay": "matrices", "schedule": "cosine", "warmup": 100, "final_lr": 1e-4,
-    "eval_every": 250, "eval_batches": 20, "grad_clip": 1.0,
-}  # fmt: skip
-LM_PARAMS = {
-    "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
-    "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
-    "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
-    "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
-    "grad_clip": _NONNEG,
-}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """A run function's configuration: typed fields with the paper's defaults, built from a flat mapping.
+
+    A sweep stores and hashes the flat mapping as it was written (its run key
+    does not change when a default is added); the run function turns it into
+    its config class with :meth:`from_mapping`, which refuses unknown keys, a
+    missing seed, and a value of the wrong type or out of range, naming the
+    key.  ``dataclasses.asdict`` of the result is the completed configuration:
+    the columns of :func:`wdlib.experiments.load_results` with ``complete=True``.
+    """
+
+    seed: int
+    PARAMS: ClassVar[dict[str, Param]] = {}
+    WHO: ClassVar[str] = "run"
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every key but ``seed``, with its default, in field order."""
+        return {f.name: f.default for f in fields(cls) if f.name != "seed"}
+
+    @classmethod
+    def from_mapping(cls, config: Mapping, who: str | None = None):
+        """The configuration ``config`` (a flat mapping) completed with the defaults, after checking it."""
+        who = who or cls.WHO
+        if not isinstance(config, Mapping):
+            raise TypeError(f"a {who} configuration must be a mapping; got {type(config).__name__}")
+        defaults = cls.defaults()
+        unknown = set(config) - set(defaults) - {"seed"}
+        if unknown:
+            raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(defaults)}")
+        if "seed" not in config:
+            raise ValueError(f"a {who} configuration needs a 'seed'")
+        return cls(**check_config({**defaults, **config}, cls.PARAMS, who))
+
+
+@dataclass(frozen=True)
+class VisionConfig(RunConfig):
+    """:func:`wdlib.runs.vision_run`: a small CNN on a stratified Fashion-MNIST subset."""
+
+    model: str = "small_cnn"
+    batchnorm: bool = False
+    n_train: int = 60000
+    n_test: int = 10000
+    data_seed: int = 0
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    decay: str = "matrices"
+    epochs: int = 10
+    batch_size: int = 128
+    schedule: str = "constant"
+    eval_every: int = 1
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
+        "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
+        "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
+        "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULE_NAMES, label="schedule"), "eval_every": _COUNT,
+        "track_every": _COUNT,
+    }  # fmt: skip
+    WHO: ClassVar[str] = "vision_run"
+
+
+@dataclass(frozen=True)
+class VisionNormsConfig(VisionConfig):
+    """:func:`wdlib.runs.vision_norms_run`: :class:`VisionConfig` and how often the norms are recorded."""
+
+    track_every: int = 1
+    WHO: ClassVar[str] = "vision_norms_run"
+
+
+@dataclass(frozen=True)
+class TextConfig(RunConfig):
+    """:func:`wdlib.runs.text_run`: Kim's (2014) CNN-rand on an MR fold or SST-2, with Kim's settings."""
+
+    dataset: str = "mr"
+    folds: int = 10
+    fold: int = 0
+    data_seed: int = 0
+    dev_fraction: float = 0.1
+    n_train: int = 0
+    embed_dim: int = 300
+    maps: int = 100
+    dropout: float = 0.5
+    max_norm: float = 3.0
+    optimizer: str = "adadelta"
+    lr: float = 1.0
+    weight_decay: float = 0.0
+    decay_embeddings: bool = False
+    epochs: int = 25
+    batch_size: int = 50
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"),
+        "folds": Param(int, low=2), "fold": Param(int, low=0), "data_seed": _SEED,
+        "dev_fraction": Param(float, low=0, high=1, low_open=True), "n_train": Param(int, low=0), "embed_dim": _COUNT,
+        "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG, "optimizer": _OPTIMIZER, "lr": _RATE,
+        "weight_decay": _NONNEG, "decay_embeddings": Param(bool), "epochs": _COUNT, "batch_size": _COUNT,
+    }  # fmt: skip
+    WHO: ClassVar[str] = "text_run"
+
+
+@dataclass(frozen=True)
+class LMConfig(RunConfig):
+    """:func:`wdlib.runs.lm_run`: nanoGPT's shakespeare_char CPU recipe."""
+
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    dropout: float = 0.0
+    batch_size: int = 12
+    steps: int = 2000
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    decay: str = "matrices"
+    schedule: str = "cosine"
+    warmup: int = 100
+    final_lr: float = 1e-4
+    eval_every: int = 250
+    eval_batches: int = 20
+    grad_clip: float = 1.0
+    PARAMS: ClassVar[dict[str, Param]] = {
+        "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
+        "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
+        "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
+        "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
+        "grad_clip": _NONNEG,
+    }  # fmt: skip
+    WHO: ClassVar[str] = "lm_run"
+
+
+#: Every key a configuration may hold but ``seed``, with its default (the config classes' fields), and their types.
+VISION_DEFAULTS, VISION_PARAMS = VisionConfig.defaults(), VisionConfig.PARAMS
+TEXT_DEFAULTS, TEXT_PARAMS = TextConfig.defaults(), TextConfig.PARAMS
+LM_DEFAULTS, LM_PARAMS = LMConfig.defaults(), LMConfig.PARAMS
+
+#: run function name -> its configuration class.
+RUN_CONFIGS: dict[str, type[RunConfig]] = {"vision_run": VisionConfig, "vision_norms_run": VisionNormsConfig,
+                                           "text_run": TextConfig, "text_embedding_run": TextConfig,
+                                           "lm_run": LMConfig}  # fmt: skip
 #: run function name -> every key its configuration may hold, with its default.
-RUN_DEFAULTS = {"vision_run": VISION_DEFAULTS, "vision_norms_run": {**VISION_DEFAULTS, "track_every": 1},
-                "text_run": TEXT_DEFAULTS, "text_embedding_run": TEXT_DEFAULTS, "lm_run": LM_DEFAULTS}
+RUN_DEFAULTS = {name: cls.defaults() for name, cls in RUN_CONFIGS.items()}

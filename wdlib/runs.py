@@ -22,7 +22,7 @@ import torch
 
 from . import data
 from .config import (DECAY_RULES, LM_DEFAULTS, LM_PARAMS, TEXT_DEFAULTS, TEXT_PARAMS, VISION_DEFAULTS,  # noqa: F401
-                     VISION_PARAMS, Param, check_config)
+                     VISION_PARAMS, LMConfig, TextConfig, VisionConfig, VisionNormsConfig)
 from ._checks import integer as _check_int
 from .models import build_model
 from .tracking import NormTracker
@@ -41,30 +41,18 @@ _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
 assert tuple(_DECAY_RULES) == DECAY_RULES
 
 
-def _complete(config: Mapping, defaults: Mapping, who: str, params: Mapping[str, Param]) -> dict:
-    """``config`` over ``defaults``, after refusing unknown keys, a missing seed, and a value of the wrong type
-    or out of range (``params``)."""
-    unknown = set(config) - set(defaults) - {"seed"}
-    if unknown:
-        raise ValueError(f"unknown {who} keys {sorted(unknown)}; known: seed, {', '.join(defaults)}")
-    if "seed" not in config:
-        raise ValueError(f"a {who} configuration needs a 'seed'")
-    assert set(defaults) <= set(params), f"{who}: keys without a type: {set(defaults) - set(params)}"
-    return check_config({**defaults, **config}, params, who)
-
-
-def _vision_setup(config: Mapping, who: str, extra: Mapping | None = None):
+def _vision_setup(config: Mapping, cls: type[VisionConfig]):
     """Validate a vision configuration; return it completed, the model, its optimizer and the data."""
-    c = _complete(config, {**VISION_DEFAULTS, **(extra or {})}, who, VISION_PARAMS)
+    c = cls.from_mapping(config)
     x, y = _fashion_mnist("train")
     xt, yt = _fashion_mnist("test")
-    if not isinstance(c["n_test"], int) or not 1 <= c["n_test"] <= len(xt):
-        raise ValueError(f"n_test must be an integer in [1, {len(xt)}], got {c['n_test']!r}")
-    idx = data.subset_indices(len(x), c["n_train"], c["data_seed"], labels=y)
-    x, y, xt, yt = x[idx], y[idx], xt[: c["n_test"]], yt[: c["n_test"]]
-    model = build_model(c["model"], seed=c["seed"], batchnorm=c["batchnorm"])
-    opt = make_optimizer(model, c["optimizer"], lr=c["lr"], weight_decay=c["weight_decay"], momentum=c["momentum"],
-                         **_DECAY_RULES[c["decay"]])  # fmt: skip
+    if not isinstance(c.n_test, int) or not 1 <= c.n_test <= len(xt):
+        raise ValueError(f"n_test must be an integer in [1, {len(xt)}], got {c.n_test!r}")
+    idx = data.subset_indices(len(x), c.n_train, c.data_seed, labels=y)
+    x, y, xt, yt = x[idx], y[idx], xt[: c.n_test], yt[: c.n_test]
+    model = build_model(c.model, seed=c.seed, batchnorm=c.batchnorm)
+    opt = make_optimizer(model, c.optimizer, lr=c.lr, weight_decay=c.weight_decay, momentum=c.momentum,
+                         **_DECAY_RULES[c.decay])  # fmt: skip
     return c, model, opt, (x, y), (xt, yt)
 
 
@@ -75,8 +63,8 @@ def _weight_norm(model) -> float:
 
 
 def _fit(c, model, opt, train, test, hooks=(), stop_after=None) -> pd.DataFrame:
-    return fit(model, opt, train, epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"],
-               evals={"train_eval": train, "test": test}, schedule=c["schedule"], eval_every=c["eval_every"],
+    return fit(model, opt, train, epochs=c.epochs, batch_size=c.batch_size, seed=c.seed,
+               evals={"train_eval": train, "test": test}, schedule=c.schedule, eval_every=c.eval_every,
                hooks=hooks, progress=False, stop_after=stop_after)  # fmt: skip
 
 
@@ -103,7 +91,7 @@ def vision_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict,
     ``stop_after`` ends the run after that many epochs (a prefix of the
     history, for :func:`wdlib.recheck.recheck`; the metrics are then partial).
     """
-    c, model, opt, train, test = _vision_setup(config, "vision_run")
+    c, model, opt, train, test = _vision_setup(config, VisionConfig)
     history = _fit(c, model, opt, train, test, stop_after=stop_after)
     return _final_metrics(history, model), history
 
@@ -119,9 +107,9 @@ def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple
     ``lr``, ``effective_lr``) with ``epoch`` rows of the test accuracy left
     out: read them from the metrics.  ``stop_after``: as in :func:`vision_run`.
     """
-    c, model, opt, train, test = _vision_setup(config, "vision_norms_run", {"track_every": 1})
+    c, model, opt, train, test = _vision_setup(config, VisionNormsConfig)
     names = model.scale_invariant or [n for n, p in model.named_parameters() if p.dim() >= 2]
-    tracker = NormTracker(model, names, optimizer=opt, every=_check_int(c["track_every"], "track_every"))
+    tracker = NormTracker(model, names, optimizer=opt, every=_check_int(c.track_every, "track_every"))
     tracker.record(0)
     history = _fit(c, model, opt, train, test, hooks=[tracker], stop_after=stop_after)
     table = tracker.to_frame()
@@ -143,23 +131,23 @@ def _tokenized(dataset: str, split: str = "train"):
 
 
 
-def _text_splits(c: Mapping) -> dict:
+def _text_splits(c: TextConfig) -> dict:
     """The train, dev and test texts and labels of a completed text configuration."""
-    if c["dataset"] == "mr":
+    if c.dataset == "mr":
         tokens, labels = _tokenized("mr")
-        folds = _check_int(c["folds"], "folds", low=2)
-        if not isinstance(c["fold"], int) or not 0 <= c["fold"] < folds:
-            raise ValueError(f"fold must be an integer in [0, {folds}), got {c['fold']!r}")
-        train_idx, test_idx = data.kfold_indices(len(tokens), folds, c["data_seed"])[c["fold"]]
-        n_dev = max(1, round(c["dev_fraction"] * len(train_idx)))  # Kim: 10% of the training folds for early stopping
-        perm = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(c["data_seed"]))]
+        folds = _check_int(c.folds, "folds", low=2)
+        if not isinstance(c.fold, int) or not 0 <= c.fold < folds:
+            raise ValueError(f"fold must be an integer in [0, {folds}), got {c.fold!r}")
+        train_idx, test_idx = data.kfold_indices(len(tokens), folds, c.data_seed)[c.fold]
+        n_dev = max(1, round(c.dev_fraction * len(train_idx)))  # Kim: 10% of the training folds for early stopping
+        perm = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(c.data_seed))]
         dev_idx, train_idx = perm[:n_dev], perm[n_dev:]
         splits = {name: ([tokens[i] for i in idx.tolist()], labels[idx])
                   for name, idx in (("train", train_idx), ("dev", dev_idx), ("test", test_idx))}  # fmt: skip
     else:
         splits = {name: _tokenized("sst2", name) for name in ("train", "dev", "test")}
-    if c["n_train"]:
-        keep = data.subset_indices(len(splits["train"][0]), _check_int(c["n_train"], "n_train"), c["data_seed"],
+    if c.n_train:
+        keep = data.subset_indices(len(splits["train"][0]), _check_int(c.n_train, "n_train"), c.data_seed,
                                    labels=splits["train"][1])  # fmt: skip
         splits["train"] = ([splits["train"][0][i] for i in keep.tolist()], splits["train"][1][keep])
     return splits
@@ -167,22 +155,22 @@ def _text_splits(c: Mapping) -> dict:
 
 def _text_setup(config: Mapping, who: str):
     """Validate a text configuration; return it completed, the vocabulary, model, optimizer and the splits."""
-    c = _complete(config, TEXT_DEFAULTS, who, TEXT_PARAMS)
+    c = TextConfig.from_mapping(config, who)
     splits = _text_splits(c)
     vocab = data.Vocab.build(splits["train"][0])
     length = max(len(t) for toks, _ in splits.values() for t in toks)
     encoded = {name: (data.pad_sequences([vocab.encode(t) for t in toks], length, pad_left=4), y)
                for name, (toks, y) in splits.items()}  # fmt: skip
-    model = build_model("textcnn", seed=c["seed"], vocab_size=len(vocab), embed_dim=c["embed_dim"], maps=c["maps"],
-                        dropout=c["dropout"])  # fmt: skip
-    opt = make_optimizer(model, c["optimizer"], lr=c["lr"], weight_decay=c["weight_decay"],
-                         decay_embeddings=bool(c["decay_embeddings"]))  # fmt: skip
+    model = build_model("textcnn", seed=c.seed, vocab_size=len(vocab), embed_dim=c.embed_dim, maps=c.maps,
+                        dropout=c.dropout)  # fmt: skip
+    opt = make_optimizer(model, c.optimizer, lr=c.lr, weight_decay=c.weight_decay,
+                         decay_embeddings=bool(c.decay_embeddings))  # fmt: skip
     return c, vocab, model, opt, encoded
 
 
 def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFrame]:
-    max_norm = {"fc.weight": float(c["max_norm"])} if c["max_norm"] else None
-    history = fit(model, opt, encoded["train"], epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"],
+    max_norm = {"fc.weight": float(c.max_norm)} if c.max_norm else None
+    history = fit(model, opt, encoded["train"], epochs=c.epochs, batch_size=c.batch_size, seed=c.seed,
                   evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm, progress=False,
                   stop_after=stop_after)  # fmt: skip
     best = int(history["dev_acc"].to_numpy().argmax())  # the first epoch with the best dev accuracy
@@ -195,8 +183,8 @@ def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFra
 
 def text_steps_per_epoch(config: Mapping) -> int:
     """Optimizer steps per epoch of :func:`text_run` for ``config`` (its training split in batches), without training."""
-    c = _complete(config, TEXT_DEFAULTS, "text_steps_per_epoch", TEXT_PARAMS)
-    return math.ceil(len(_text_splits(c)["train"][0]) / _check_int(c["batch_size"], "batch_size"))
+    c = TextConfig.from_mapping(config, "text_steps_per_epoch")
+    return math.ceil(len(_text_splits(c)["train"][0]) / _check_int(c.batch_size, "batch_size"))
 
 
 def text_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
@@ -265,17 +253,17 @@ def lm_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.
     ``weight_norm``, and the history every ``eval_every`` steps.  ``stop_after``
     ends the run after that many steps (see :func:`vision_run`).
     """
-    c = _complete(config, LM_DEFAULTS, "lm_run", LM_PARAMS)
+    c = LMConfig.from_mapping(config)
     vocab_size, train_tokens, val_tokens = _shakespeare()
-    model = build_model("char_transformer", seed=c["seed"], vocab_size=vocab_size, block_size=c["block_size"],
-                        n_layer=c["n_layer"], n_head=c["n_head"], n_embd=c["n_embd"], dropout=c["dropout"])  # fmt: skip
-    opt = make_optimizer(model, "adamw", lr=c["lr"], weight_decay=c["weight_decay"], betas=(0.9, 0.99),
-                         **_DECAY_RULES[c["decay"]])  # fmt: skip
-    final = c["final_lr"] / c["lr"] if c["schedule"] == "cosine" else 1.0
-    history = fit_lm(model, opt, train_tokens, val_tokens, steps=c["steps"], batch_size=c["batch_size"],
-                     block_size=c["block_size"], seed=c["seed"], eval_every=c["eval_every"],
-                     eval_batches=c["eval_batches"], schedule=c["schedule"], warmup=c["warmup"], final_lr=final,
-                     grad_clip=c["grad_clip"] or None, progress=False, stop_after=stop_after)  # fmt: skip
+    model = build_model("char_transformer", seed=c.seed, vocab_size=vocab_size, block_size=c.block_size,
+                        n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, dropout=c.dropout)  # fmt: skip
+    opt = make_optimizer(model, "adamw", lr=c.lr, weight_decay=c.weight_decay, betas=(0.9, 0.99),
+                         **_DECAY_RULES[c.decay])  # fmt: skip
+    final = c.final_lr / c.lr if c.schedule == "cosine" else 1.0
+    history = fit_lm(model, opt, train_tokens, val_tokens, steps=c.steps, batch_size=c.batch_size,
+                     block_size=c.block_size, seed=c.seed, eval_every=c.eval_every,
+                     eval_batches=c.eval_batches, schedule=c.schedule, warmup=c.warmup, final_lr=final,
+                     grad_clip=c.grad_clip or None, progress=False, stop_after=stop_after)  # fmt: skip
     last = history.iloc[-1] if len(history) else {"val_loss": math.nan, "train_loss": math.nan}  # stopped early
     metrics = {"val_loss": float(last["val_loss"]), "train_loss": float(last["train_loss"]),
                "best_val_loss": float(history["val_loss"].min()) if len(history) else math.nan,
