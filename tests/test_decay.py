@@ -375,3 +375,10 @@ def test_decay_alone_shrinks_adamw_exponentially_and_adam_whatever_lambda():
     assert small < 0.5 and abs(small - big) < 0.01
     with pytest.raises(ValueError, match="init is all zeros"):
         decay.decay_only_shrinkage(torch.optim.AdamW, torch.zeros(3), lr=lr, weight_decay=1.0, steps=1)
+
+
+def test_a_pattern_may_name_a_tied_weight_by_any_of_its_names():
+    for head_first in (False, True):
+        model = _Tied(head_first)
+        for pattern in ("head.weight", "tok_embed.weight"):
+            assert not ({"head.weight", "tok_embed.weight"} & _decayed(model, no_decay=[pattern]))

@@ -35,3 +35,13 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_numpy_scalars_are_accepted(name):
     CASES[name]()
+
+
+@pytest.mark.parametrize("value", [np.True_, True, "0.1"])
+def test_numpy_bools_strings_and_bools_are_not_numbers(value):
+    from wdlib import _checks
+
+    with pytest.raises(ValueError, match="Invalid lr value"):
+        _checks.number(value, "lr")
+    with pytest.raises(ValueError, match="epochs must be an integer"):
+        _checks.integer(value, "epochs")

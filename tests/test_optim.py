@@ -144,3 +144,13 @@ def test_the_functional_core_is_the_optimizer():
         sgdw([q], [g], buffers, lr=0.05, weight_decay=0.1, decay_scale=0.05, momentum=0.9, dampening=0.0,
              nesterov=True, maximize=False)  # fmt: skip
     assert torch.equal(p.detach(), q)
+
+
+def test_a_refused_group_leaves_the_optimizer_as_it_was():
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    opt = SGDW([a], lr=0.1)
+    with pytest.raises(ValueError, match="Invalid learning rate value: -1.0"):
+        opt.add_param_group({"params": [b], "lr": -1.0})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": [b], "lr": 0.2})  # the corrected group is taken
+    assert len(opt.param_groups) == 2

@@ -196,3 +196,27 @@ def test_a_low_variance_committed_row_reruns_within_the_seed_spread(name, where,
         assert abs(r["now"] - r["stored"]) <= tol, f"{metric}: stored {r['stored']}, now {r['now']}, tolerance {tol}"
     report(f"{name}: full re-run of {key} within 3·√2·seed sd ({len(seeded)} runs, {seeded['arm'].nunique()} "
            f"configurations): {'; '.join(lines)}; {check.why()}")
+
+
+def test_seed_tolerance_leaves_missing_values_out_and_tolerances_must_be_finite():
+    runs = pd.DataFrame({"lr": [1, 1, 2, 2, 2], "acc": [0.80, float("nan"), 0.70, 0.74, 0.72]})
+    assert rc.seed_tolerance(runs, "acc", ["lr"]) == pytest.approx(3 * math.sqrt(2) * 0.02)  # only lr=2 has 2 values
+    with pytest.raises(ValueError, match="not finite"):
+        rc.prefix_tolerance({"threads 2": float("inf")})
+
+
+def flat(config):
+    """A run function without stop_after (importable as tests.test_recheck:flat)."""
+    return {"loss": config["a"]}, pd.DataFrame({"count_low": [1, 2], "norm": [config["a"], 2.0]})
+
+
+def test_a_prefix_of_a_run_without_stop_after_or_with_nothing_to_compare_is_refused(tmp_path):
+    s = sweep.Store(tmp_path / "flat", sweep="flat")
+    sweep.run_sweep("tests.test_recheck:flat", sweep.expand({}, sweep.grid(a=[1.0]), seeds=[0]), s)
+    key = s.runs()["key"].iloc[0]
+    with pytest.raises(ValueError, match="takes no stop_after"):
+        rc.recheck("tests.test_recheck:flat", s, key, prefix=1)
+    runs = s.runs().rename(columns={"loss": "other"})
+    runs.to_csv(s.runs_path, index=False)
+    with pytest.raises(ValueError, match="nothing to compare"):
+        rc.recheck("tests.test_recheck:flat", sweep.Store(s.path, sweep="flat"), key)

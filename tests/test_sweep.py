@@ -392,3 +392,23 @@ def test_killing_the_sweep_ends_its_pool_workers_promptly(tmp_path):
         p.kill()
     print(f"parent SIGKILLed: {len(workers) - len(alive)} of {len(workers)} pool workers exited within {seconds:.2f} s")
     assert not alive and seconds < 5
+
+
+def test_an_empty_sweep_returns_an_empty_table(tmp_path):
+    runs = sweep.run_sweep(TOY, [], sweep.Store(tmp_path / "s", sweep="toy"))
+    assert runs.empty and runs.attrs["new"] == 0
+
+
+def test_a_pool_first_used_from_a_short_lived_thread_keeps_its_workers():
+    """The workers watch their parent process, not the thread that happened to fork them."""
+    import threading
+
+    pool = sweep.process_pool(1)
+    try:
+        t = threading.Thread(target=lambda: pool.submit(os.getpid).result())
+        t.start()
+        t.join()
+        time.sleep(0.5)
+        assert pool.submit(os.getpid).result(timeout=30) != os.getpid()
+    finally:
+        pool.shutdown()

@@ -27,7 +27,7 @@ def number(value, name: str, *, low: float = 0.0, low_ok: bool = True, high: flo
     ...
     ValueError: Invalid lr value: '0.1' (want a number, not a str)
     """
-    if isinstance(value, (str, bytes, bool)) or type(value).__name__ == "bool_":
+    if isinstance(value, (str, bytes, bool)) or type(value).__name__ in ("bool", "bool_"):  # numpy 2's is "bool"
         raise ValueError(f"Invalid {name} value: {value!r} (want a number, not a {type(value).__name__})")
     try:
         v = float(value)
@@ -50,7 +50,7 @@ def integer(value, name: str, low: int = 1, *, what: str = "") -> int:
     ...
     ValueError: epochs must be an integer >= 1, got 2.0
     """
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+    ok = isinstance(value, numbers.Integral) and type(value).__name__ not in ("bool", "bool_")
     if ok:
         try:
             ok = operator.index(value) >= low

@@ -156,7 +156,7 @@ def param_groups(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     weight_decay = _check_rate(weight_decay, "weight_decay")
-    names = [n for n, _ in model.named_parameters()]
+    names = [n for n, _ in model.named_parameters(remove_duplicate=False)]  # a tied weight answers to every name
     for label, patterns in (("no_decay", no_decay), ("decay", decay)):
         _check_patterns(patterns, names, label)
     decayed, spared = {"params": [], "param_names": []}, {"params": [], "param_names": []}

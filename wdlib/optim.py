@@ -99,11 +99,15 @@ class SGDW(Optimizer):
         """
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        group["lr"] = _number(group["lr"], "learning rate", low=0.0, low_ok=False)
-        group["weight_decay"] = _number(group["weight_decay"], "weight_decay", low=0.0, low_ok=True)
-        group["momentum"] = _number(group["momentum"], "momentum", low=0.0, low_ok=True, high=1.0)
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
+        try:
+            group["lr"] = _number(group["lr"], "learning rate", low=0.0, low_ok=False)
+            group["weight_decay"] = _number(group["weight_decay"], "weight_decay", low=0.0, low_ok=True)
+            group["momentum"] = _number(group["momentum"], "momentum", low=0.0, low_ok=True, high=1.0)
+            if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+                raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
+        except ValueError:
+            self.param_groups.pop()  # a refused group leaves the optimizer as it was
+            raise
         group.setdefault("initial_lr", group["lr"])  # schedulers use the same key
 
     @torch.no_grad()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import json
 import math
 import os
@@ -163,6 +164,9 @@ def recheck(fn: Callable | str, store: Store, key: str, *, prefix: int | None = 
         prefix = int(prefix)
         if prefix < 1:
             raise ValueError(f"prefix must be an integer >= 1 (epochs or steps), got {prefix!r}")
+        if "stop_after" not in inspect.signature(run).parameters:
+            raise ValueError(f"{fn} takes no stop_after: its history is not a record per epoch or step, so it has "
+                             "no prefix to compare; re-run it in full (without --prefix)")
         run = functools.partial(run, stop_after=prefix)
     metrics, history, prov = _execute(run, config, threads)
     differ = numerics_differ(row.to_dict(), prov)
@@ -191,7 +195,11 @@ def recheck(fn: Callable | str, store: Store, key: str, *, prefix: int | None = 
         compared_history["rel_diff"] = _rel_diff(compared_history["stored"], compared_history["now"])
         compared_history["checked"] = ~compared_history["column"].str.endswith("acc")
         table = pd.DataFrame(columns=["stored", "now", "rel_diff", "identical"])
-    return Recheck(key, prefix, differ, table, compared_history, prov["wall_seconds"])
+    check = Recheck(key, prefix, differ, table, compared_history, prov["wall_seconds"])
+    if check.compared.empty:
+        raise ValueError(f"run {key}: nothing to compare (no stored metric or continuous history column matches the "
+                         "re-run's)")
+    return check
 
 
 def _prefix_history(fn: str, config: Mapping, prefix: int, threads: int) -> pd.DataFrame:
@@ -259,6 +267,10 @@ def prefix_tolerance(sensitivity: Mapping[str, float], *, factor: float = PREFIX
     >>> prefix_tolerance({"threads 2": 0.0})
     1e-06
     """
+    bad = {k: v for k, v in sensitivity.items() if not math.isfinite(v)}
+    if bad:
+        raise ValueError(f"the rounding sensitivity is not finite ({bad}): a perturbed re-run diverged or gave NaN, "
+                         "so no tolerance can be derived from it")
     return max(factor * max(sensitivity.values(), default=0.0), floor)
 
 
@@ -277,7 +289,7 @@ def seed_tolerance(runs: pd.DataFrame, metric: str, by: list[str], *, z: float =
     0.0949
     """
     groups = runs.groupby(by, dropna=False)[metric]
-    stats = groups.agg(["var", "size"])
+    stats = groups.agg(["var", "count"]).rename(columns={"count": "size"})  # count: NaN values left out
     stats = stats[stats["size"] >= 2]
     if stats.empty:
         raise ValueError(f"no configuration of {by} holds two or more seeds: no seed spread to derive a tolerance from")

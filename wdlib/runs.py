@@ -2,10 +2,10 @@
 
 A run function is a pure function of one flat configuration (see
 :mod:`wdlib.sweep`): it refuses unknown keys and values of the wrong type or
-range before loading anything (the ``*_PARAMS`` tables, :mod:`wdlib.config`),
-completes the configuration from its ``*_DEFAULTS``, loads its data, builds
-its model from the seed, trains and returns ``(metrics, history)``.  Every run
-function takes ``stop_after`` to stop early with a prefix of its history
+range before loading anything, completing it into its frozen config class
+(:mod:`wdlib.config`), loads its data, builds its model from the seed, trains
+and returns ``(metrics, history)``.  The run functions whose history is a
+record per epoch or step take ``stop_after`` to stop early with a prefix of it
 (:func:`wdlib.recheck.recheck`).  The named sweeps that call them are in
 :mod:`wdlib.experiments`.
 """

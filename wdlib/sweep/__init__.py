@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import ctypes
 import functools
 import hashlib
 import importlib
@@ -48,7 +47,6 @@ import math
 import os
 import platform
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -348,7 +346,7 @@ class Store:
         self._lock, self._depth = None, 0
         if self.path.is_dir() and any(self._orphans()):
             try:  # clean up now if no one is writing; otherwise the writer's next lock does it
-                with self.writing(wait=0):
+                with self.writing(wait=0, claim=False):
                     pass
             except (StoreBusyError, OSError):
                 pass
@@ -358,13 +356,13 @@ class Store:
         return (f for f in self.path.glob(".*.tmp") if f.name.startswith((".runs.", ".history.", ".meta.json.")))
 
     @contextlib.contextmanager
-    def writing(self, wait: float = 0.0):
+    def writing(self, wait: float = 0.0, *, claim: bool = True):
         """Hold the store's lock (re-entrant): only the holder writes; others wait up to ``wait`` seconds.
 
         On taking it: orphaned temporary files are removed, ``meta.json`` is
         checked again (another process may have started the store meanwhile)
-        or written, claiming the folder for this sweep, and the cached run
-        table is dropped, so the holder sees every row.
+        or (``claim``) written, claiming the folder for this sweep, and the
+        cached run table is dropped, so the holder sees every row.
         Raises :class:`StoreBusyError` (naming the holder) after ``wait`` seconds.
         """
         import filelock
@@ -389,7 +387,7 @@ class Store:
                 orphan.unlink(missing_ok=True)
             if self.meta_path.is_file():
                 self._check_meta(json.loads(self.meta_path.read_text()))
-            else:  # the holder claims the folder for its sweep at once
+            elif claim:  # the holder claims the folder for its sweep at once
                 meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "sweep": self.sweep, "fmt": self.fmt}
                 _atomic_write(self.meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1) + "\n"))
             self._runs = None
@@ -541,6 +539,10 @@ def run_sweep(fn: Callable | str, configs: Sequence[Mapping], store: Store, *, e
         raise ValueError("every configuration needs a 'seed'")
     keys = [run_key(c) for c in configs]
     _resolve(fn)  # a wrong name fails here, before the store is touched
+    if not keys:
+        empty = pd.DataFrame(columns=["key"])
+        empty.attrs["new"] = 0
+        return empty
     with store.writing(wait=wait):
         new = _run_pending(fn, configs, keys, store, executor, threads, progress)
     runs = store.runs().set_index("key").loc[keys].reset_index()
@@ -580,19 +582,18 @@ def _run_pending(fn, configs, keys, store, executor, threads, progress) -> int:
 
 
 def _die_with_parent() -> None:
-    """A pool worker's initializer: end this worker as soon as the process that started it ends."""
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:  # PR_SET_PDEATHSIG: the kernel sends SIGKILL when the parent dies, at once
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # it died before the line above ran
-        os._exit(1)
+    """A pool worker's initializer: end this worker as soon as the process that started it ends.
 
-    def watch() -> None:  # elsewhere (and as a second guard): the parent's pid changes when it dies
+    A thread watches the parent's pid, which changes when the parent dies
+    (the worker is re-parented).  Not ``PR_SET_PDEATHSIG``: Linux sends that
+    when the parent *thread* that forked the worker exits, which kills the
+    workers of a pool first used from a short-lived thread.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
         while os.getppid() == parent:
-            time.sleep(0.5)
+            time.sleep(0.2)
         os._exit(1)
 
     threading.Thread(target=watch, name="wdlib-watch-parent", daemon=True).start()
@@ -602,8 +603,8 @@ def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A ``ProcessPoolExecutor`` whose workers end when this process ends, even when it is SIGKILLed.
 
     A plain pool's workers outlive a killed parent (each finishes its run and
-    then waits on the pool's pipes, holding its memory); these exit within a
-    second.  ``--executor processes:N`` uses this pool.
+    then waits on the pool's pipes, holding its memory); these exit within
+    about 0.2 s.  ``--executor processes:N`` uses this pool.
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
