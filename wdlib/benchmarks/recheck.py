@@ -45,7 +45,8 @@ __all__ = ["main", "run"]
 
 def run(name: str, key: str | None = None, prefix: int = 1) -> pd.DataFrame:
     """The table described in the module's docstring, for stored run ``key`` of committed sweep ``name``."""
-    from ..experiments import LM_DEFAULTS, SWEEPS, TEXT_DEFAULTS, VISION_DEFAULTS, results_folder
+    from ..config import RUN_DEFAULTS
+    from ..experiments import SWEEPS, results_folder
 
     spec = SWEEPS[name]
     store = sweep.Store(results_folder(name), sweep=f"{name}:full")
@@ -53,9 +54,7 @@ def run(name: str, key: str | None = None, prefix: int = 1) -> pd.DataFrame:
     key = key or runs.sort_values("wall_seconds")["key"].iloc[0]
     row = runs.set_index("key").loc[key]
     config, threads = json.loads(row["config"]), int(row["threads"])
-    defaults = {"lm_run": LM_DEFAULTS, "text_run": TEXT_DEFAULTS, "text_embedding_run": TEXT_DEFAULTS}.get(
-        spec.fn.split(":")[1], VISION_DEFAULTS)
-    full = {**defaults, **config}
+    full = {**RUN_DEFAULTS[spec.fn.rpartition(":")[2]], **config}
     check = rc.recheck(spec.fn, store, key, prefix=prefix)
     sens = rc.rounding_sensitivity(spec.fn, config, prefix=prefix, threads=threads)
     rtol = rc.prefix_tolerance(sens)
