@@ -11,7 +11,7 @@ import math
 import numbers
 import operator
 
-__all__ = ["integer", "number", "probability"]
+__all__ = ["integer", "is_integer", "number", "probability"]
 
 
 def number(value, name: str, *, low: float = 0.0, low_ok: bool = True, high: float | None = None) -> float:
@@ -39,6 +39,11 @@ def number(value, name: str, *, low: float = 0.0, low_ok: bool = True, high: flo
     return v
 
 
+def is_integer(value) -> bool:
+    """Whether ``value`` is an integer, Python or numpy, and not a bool."""
+    return isinstance(value, numbers.Integral) and type(value).__name__ not in ("bool", "bool_")
+
+
 def integer(value, name: str, low: int = 1, *, what: str = "") -> int:
     """``int(value)`` if it is an integer (Python or numpy; not a bool) ``>= low``, else a ValueError naming it.
 
@@ -50,13 +55,7 @@ def integer(value, name: str, low: int = 1, *, what: str = "") -> int:
     ...
     ValueError: epochs must be an integer >= 1, got 2.0
     """
-    ok = isinstance(value, numbers.Integral) and type(value).__name__ not in ("bool", "bool_")
-    if ok:
-        try:
-            ok = operator.index(value) >= low
-        except TypeError:
-            ok = False
-    if not ok:
+    if not is_integer(value) or operator.index(value) < low:
         raise ValueError(f"{name} must be an integer >= {low}{what}, got {value!r}")
     return operator.index(value)
 

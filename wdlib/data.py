@@ -543,14 +543,6 @@ def pad_sequences(seqs: Sequence[Sequence[int]], length: int | None = None, *, p
 # --------------------------------------------------------------------------- #
 # subsets, splits and folds from a seed
 # --------------------------------------------------------------------------- #
-def _is_int(value) -> bool:
-    try:
-        _checks.integer(value, "value", low=-(2**63))
-        return True
-    except ValueError:
-        return False
-
-
 def _generator(seed: int):
     import torch
 
@@ -570,7 +562,7 @@ def subset_indices(n: int, size: int, seed: int, *, labels=None):
     import torch
 
     n = _checks.integer(n, "n")
-    if not _is_int(size) or not 1 <= size <= n:
+    if not _checks.is_integer(size) or not 1 <= size <= n:
         raise ValueError(f"size must be an integer in [1, {n}], got {size!r}")
     size = int(size)
     g = _generator(seed)
@@ -614,7 +606,7 @@ def kfold_indices(n: int, k: int, seed: int):
     import torch
 
     n = _checks.integer(n, "n")
-    if not _is_int(k) or not 2 <= k <= n:
+    if not _checks.is_integer(k) or not 2 <= k <= n:
         raise ValueError(f"k must be an integer in [2, n={n}], got {k!r}")
     k = int(k)
     folds = torch.tensor_split(torch.randperm(n, generator=_generator(seed)), k)

@@ -46,6 +46,11 @@ PREFIX_FACTOR = 10.0
 PREFIX_FLOOR = 1e-6
 
 
+def _continuous(column: str) -> bool:
+    """Whether a history column is held to a tolerance: accuracies (``*acc``) are counts, so they are not."""
+    return not column.endswith("acc")
+
+
 def _rel_diff(stored: pd.Series, now: pd.Series) -> pd.Series:
     """|now − stored| / max(|stored|, |now|), 0 where both are equal (NaN included), inf where one is NaN."""
     a, b = stored.astype(float), now.astype(float)
@@ -193,7 +198,7 @@ def recheck(fn: Callable | str, store: Store, key: str, *, prefix: int | None = 
                                "now": new[c].astype(float)}) for c in numeric]  # fmt: skip
         compared_history = pd.concat(parts, ignore_index=True)
         compared_history["rel_diff"] = _rel_diff(compared_history["stored"], compared_history["now"])
-        compared_history["checked"] = ~compared_history["column"].str.endswith("acc")
+        compared_history["checked"] = compared_history["column"].map(_continuous)
         table = pd.DataFrame(columns=["stored", "now", "rel_diff", "identical"])
     check = Recheck(key, prefix, differ, table, compared_history, prov["wall_seconds"])
     if check.compared.empty:
@@ -220,7 +225,7 @@ def _prefix_history_in_child(fn: str, config: Mapping, prefix: int, threads: int
 
 def _max_rel(a: pd.DataFrame, b: pd.DataFrame) -> float:
     """The largest relative difference of two histories' continuous columns (accuracies left out, as in Recheck)."""
-    cols = [c for c in a.columns if pd.api.types.is_float_dtype(a[c]) and not c.endswith("acc")]
+    cols = [c for c in a.columns if pd.api.types.is_float_dtype(a[c]) and _continuous(c)]
     return float(max(_rel_diff(a[c].reset_index(drop=True), b[c].reset_index(drop=True)).max() for c in cols))
 
 

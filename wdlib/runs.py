@@ -23,7 +23,6 @@ import torch
 from . import data
 from .config import (DECAY_RULES, LM_DEFAULTS, LM_PARAMS, TEXT_DEFAULTS, TEXT_PARAMS, VISION_DEFAULTS,  # noqa: F401
                      VISION_PARAMS, LMConfig, TextConfig, VisionConfig, VisionNormsConfig)
-from ._checks import integer as _check_int
 from .models import build_model
 from .tracking import NormTracker
 from .train import fit, fit_lm, make_optimizer, numerics
@@ -46,7 +45,7 @@ def _vision_setup(config: Mapping, cls: type[VisionConfig]):
     c = cls.from_mapping(config)
     x, y = _fashion_mnist("train")
     xt, yt = _fashion_mnist("test")
-    if not isinstance(c.n_test, int) or not 1 <= c.n_test <= len(xt):
+    if c.n_test > len(xt):  # type and lower bound checked by VisionConfig
         raise ValueError(f"n_test must be an integer in [1, {len(xt)}], got {c.n_test!r}")
     idx = data.subset_indices(len(x), c.n_train, c.data_seed, labels=y)
     x, y, xt, yt = x[idx], y[idx], xt[: c.n_test], yt[: c.n_test]
@@ -109,7 +108,7 @@ def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple
     """
     c, model, opt, train, test = _vision_setup(config, VisionNormsConfig)
     names = model.scale_invariant or [n for n, p in model.named_parameters() if p.dim() >= 2]
-    tracker = NormTracker(model, names, optimizer=opt, every=_check_int(c.track_every, "track_every"))
+    tracker = NormTracker(model, names, optimizer=opt, every=c.track_every)
     tracker.record(0)
     history = _fit(c, model, opt, train, test, hooks=[tracker], stop_after=stop_after)
     table = tracker.to_frame()
@@ -135,8 +134,8 @@ def _text_splits(c: TextConfig) -> dict:
     """The train, dev and test texts and labels of a completed text configuration."""
     if c.dataset == "mr":
         tokens, labels = _tokenized("mr")
-        folds = _check_int(c.folds, "folds", low=2)
-        if not isinstance(c.fold, int) or not 0 <= c.fold < folds:
+        folds = c.folds
+        if c.fold >= folds:  # types and lower bounds checked by TextConfig
             raise ValueError(f"fold must be an integer in [0, {folds}), got {c.fold!r}")
         train_idx, test_idx = data.kfold_indices(len(tokens), folds, c.data_seed)[c.fold]
         n_dev = max(1, round(c.dev_fraction * len(train_idx)))  # Kim: 10% of the training folds for early stopping
@@ -147,7 +146,7 @@ def _text_splits(c: TextConfig) -> dict:
     else:
         splits = {name: _tokenized("sst2", name) for name in ("train", "dev", "test")}
     if c.n_train:
-        keep = data.subset_indices(len(splits["train"][0]), _check_int(c.n_train, "n_train"), c.data_seed,
+        keep = data.subset_indices(len(splits["train"][0]), c.n_train, c.data_seed,
                                    labels=splits["train"][1])  # fmt: skip
         splits["train"] = ([splits["train"][0][i] for i in keep.tolist()], splits["train"][1][keep])
     return splits
@@ -184,7 +183,7 @@ def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFra
 def text_steps_per_epoch(config: Mapping) -> int:
     """Optimizer steps per epoch of :func:`text_run` for ``config`` (its training split in batches), without training."""
     c = TextConfig.from_mapping(config, "text_steps_per_epoch")
-    return math.ceil(len(_text_splits(c)["train"][0]) / _check_int(c.batch_size, "batch_size"))
+    return math.ceil(len(_text_splits(c)["train"][0]) / c.batch_size)
 
 
 def text_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
