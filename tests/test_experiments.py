@@ -282,6 +282,7 @@ def test_the_torch_free_tables_name_what_train_holds():
     from wdlib import config, train
 
     assert config.OPTIMIZER_NAMES == tuple(train.OPTIMIZERS) and config.SCHEDULE_NAMES == train.SCHEDULES
+    assert config.PRECISION_NAMES == train.PRECISIONS and config.MEMORY_FORMAT_NAMES == train.MEMORY_FORMATS
     assert config.DECAY_RULES == tuple(runs._DECAY_RULES)
     assert runs.VISION_DEFAULTS is config.VISION_DEFAULTS  # one table, re-exported
 

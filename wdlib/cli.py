@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rtol", metavar="R", help="with --rerun, where bits are not expected: pass if every compared "
                         "value is within this relative difference, or 'auto' (with --prefix) for ten times the run's "
                         "rounding sensitivity measured here (default: report only)")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--device", default=None, metavar="DEVICE",
+                        help="where the runs compute: cpu, cuda, cuda:N or auto (sets WDLIB_DEVICE for every worker; "
+                             "default: $WDLIB_DEVICE, else cpu). Rows record the device they ran on")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bars (default: when a terminal is watching)")
     parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait this long for another process writing the same store, then give up (default 0)")
     args = parser.parse_args(argv)
@@ -65,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
                          f"{', '.join(SWEEPS[name].profiles)}")
     if chapter and args.store:
         parser.error("--store names one sweep's folder; run the chapter's sweeps one by one to choose folders")
+    if args.device is not None:
+        os.environ["WDLIB_DEVICE"] = args.device  # before any worker starts: they inherit it
+        from .train import default_device
+
+        try:
+            default_device()
+        except ValueError as exc:
+            parser.error(str(exc).replace("WDLIB_DEVICE=", "--device "))
 
     def store_for(name: str) -> Store:
         spec = SWEEPS[name]
@@ -110,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         close()
     if chapter and args.profile == "full":
         command = f"python -m wdlib.sweep {args.name} --profile full --executor {args.executor} --threads {args.threads}"
+        if args.device:
+            command += f" --device {args.device}"
         _write_chapter_metadata(results_folder(names[0]).parent, {
             "command": command, "sweeps": counts, "started_at": started,
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

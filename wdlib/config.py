@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
-__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "OPTIMIZER_NAMES", "RUN_CONFIGS", "RUN_DEFAULTS", "SCHEDULE_NAMES",
+__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "MEMORY_FORMAT_NAMES", "OPTIMIZER_NAMES", "PRECISION_NAMES", "RUN_CONFIGS", "RUN_DEFAULTS", "SCHEDULE_NAMES",
            "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "LMConfig", "Param", "RunConfig",
            "TextConfig", "VisionConfig", "VisionNormsConfig", "check_config", "check_profile"]
 
@@ -133,6 +133,11 @@ _NONNEG = Param(float, low=0)
 _PROBABILITY = Param(float, low=0, high=1)  # dropout and momentum: [0, 1)
 _DECAY_RULE = Param(str, choices=DECAY_RULES, label="decay rule")
 _OPTIMIZER = Param(str, choices=OPTIMIZER_NAMES, label="optimizer")
+#: The values :data:`wdlib.train.PRECISIONS` and :data:`wdlib.train.MEMORY_FORMATS` hold (a test keeps them equal).
+#: A run's configuration names them explicitly ("auto" would resolve differently on different machines).
+PRECISION_NAMES = ("float32", "bfloat16")
+MEMORY_FORMAT_NAMES = ("contiguous", "channels_last")
+_PRECISION = Param(str, choices=PRECISION_NAMES, label="precision")
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,11 @@ class RunConfig:
     """A run function's configuration: typed fields with the paper's defaults, built from a flat mapping.
 
     A sweep stores and hashes the flat mapping as it was written (its run key
-    does not change when a default is added); the run function turns it into
+    does not change when a default is added, so a default is never changed:
+    the rows already stored under a key were computed with it — which is why
+    ``precision`` defaults to ``"float32"``, the precision of every run
+    committed before wdlib 0.3, though bfloat16 is faster where the CPU has
+    it; new sweeps name it); the run function turns it into
     its config class with :meth:`from_mapping`, which refuses unknown keys, a
     missing seed, and a value of the wrong type or out of range, naming the
     key.  ``dataclasses.asdict`` of the result is the completed configuration:
@@ -189,12 +198,15 @@ class VisionConfig(RunConfig):
     batch_size: int = 128
     schedule: str = "constant"
     eval_every: int = 1
+    precision: str = "float32"
+    memory_format: str = "contiguous"
     PARAMS: ClassVar[dict[str, Param]] = {
         "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
         "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
         "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
         "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULE_NAMES, label="schedule"), "eval_every": _COUNT,
-        "track_every": _COUNT,
+        "track_every": _COUNT, "precision": _PRECISION,
+        "memory_format": Param(str, choices=MEMORY_FORMAT_NAMES, label="memory format"),
     }  # fmt: skip
     WHO: ClassVar[str] = "vision_run"
 
@@ -227,12 +239,14 @@ class TextConfig(RunConfig):
     decay_embeddings: bool = False
     epochs: int = 25
     batch_size: int = 50
+    precision: str = "float32"
     PARAMS: ClassVar[dict[str, Param]] = {
         "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"),
         "folds": Param(int, low=2), "fold": Param(int, low=0), "data_seed": _SEED,
         "dev_fraction": Param(float, low=0, high=1, low_open=True), "n_train": Param(int, low=0), "embed_dim": _COUNT,
         "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG, "optimizer": _OPTIMIZER, "lr": _RATE,
         "weight_decay": _NONNEG, "decay_embeddings": Param(bool), "epochs": _COUNT, "batch_size": _COUNT,
+        "precision": _PRECISION,
     }  # fmt: skip
     WHO: ClassVar[str] = "text_run"
 
@@ -257,12 +271,13 @@ class LMConfig(RunConfig):
     eval_every: int = 250
     eval_batches: int = 20
     grad_clip: float = 1.0
+    precision: str = "float32"
     PARAMS: ClassVar[dict[str, Param]] = {
         "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
         "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
         "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
         "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
-        "grad_clip": _NONNEG,
+        "grad_clip": _NONNEG, "precision": _PRECISION,
     }  # fmt: skip
     WHO: ClassVar[str] = "lm_run"
 

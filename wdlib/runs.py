@@ -4,7 +4,10 @@ A run function is a pure function of one flat configuration (see
 :mod:`wdlib.sweep`): it refuses unknown keys and values of the wrong type or
 range before loading anything, completing it into its frozen config class
 (:mod:`wdlib.config`), loads its data, builds its model from the seed, trains
-and returns ``(metrics, history)``.  The run functions whose history is a
+and returns ``(metrics, history)``.  A run computes in the configuration's
+``precision`` (and ``memory_format``), on :func:`wdlib.train.default_device`
+(``$WDLIB_DEVICE``; the CPU unless set): the model and the run's tensors are
+moved there once, and the history's ``attrs`` record where it ran.  The run functions whose history is a
 record per epoch or step take ``stop_after`` to stop early with a prefix of it
 (:func:`wdlib.recheck.recheck`).  The named sweeps that call them are in
 :mod:`wdlib.experiments`.
@@ -25,7 +28,7 @@ from .config import (DECAY_RULES, LM_DEFAULTS, LM_PARAMS, TEXT_DEFAULTS, TEXT_PA
                      VISION_PARAMS, LMConfig, TextConfig, VisionConfig, VisionNormsConfig)
 from .models import build_model
 from .tracking import NormTracker
-from .train import fit, fit_lm, make_optimizer, numerics
+from .train import default_device, fit, fit_lm, make_optimizer
 
 __all__ = ["LM_DEFAULTS", "LM_PARAMS", "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "lm_run",
            "text_embedding_run", "text_run", "text_steps_per_epoch", "vision_norms_run", "vision_run"]
@@ -48,8 +51,9 @@ def _vision_setup(config: Mapping, cls: type[VisionConfig]):
     if c.n_test > len(xt):  # type and lower bound checked by VisionConfig
         raise ValueError(f"n_test must be an integer in [1, {len(xt)}], got {c.n_test!r}")
     idx = data.subset_indices(len(x), c.n_train, c.data_seed, labels=y)
-    x, y, xt, yt = x[idx], y[idx], xt[: c.n_test], yt[: c.n_test]
-    model = build_model(c.model, seed=c.seed, batchnorm=c.batchnorm)
+    device = default_device()
+    x, y, xt, yt = (t.to(device) for t in (x[idx], y[idx], xt[: c.n_test], yt[: c.n_test]))
+    model = build_model(c.model, seed=c.seed, batchnorm=c.batchnorm).to(device)
     opt = make_optimizer(model, c.optimizer, lr=c.lr, weight_decay=c.weight_decay, momentum=c.momentum,
                          **_DECAY_RULES[c.decay])  # fmt: skip
     return c, model, opt, (x, y), (xt, yt)
@@ -57,14 +61,14 @@ def _vision_setup(config: Mapping, cls: type[VisionConfig]):
 
 def _weight_norm(model) -> float:
     # numpy's pairwise sum, not torch's: torch splits reductions by thread count, and Dask workers run 1 thread
-    return math.sqrt(sum(float(np.sum(p.detach().double().numpy() ** 2)) for p in model.parameters()
+    return math.sqrt(sum(float(np.sum(p.detach().double().cpu().numpy() ** 2)) for p in model.parameters()
                          if p.dim() >= 2))  # fmt: skip
 
 
 def _fit(c, model, opt, train, test, hooks=(), stop_after=None) -> pd.DataFrame:
     return fit(model, opt, train, epochs=c.epochs, batch_size=c.batch_size, seed=c.seed,
                evals={"train_eval": train, "test": test}, schedule=c.schedule, eval_every=c.eval_every,
-               hooks=hooks, progress=False, stop_after=stop_after)  # fmt: skip
+               hooks=hooks, stop_after=stop_after, precision=c.precision, memory_format=c.memory_format)  # fmt: skip
 
 
 def _final_metrics(history: pd.DataFrame, model) -> dict:
@@ -158,10 +162,11 @@ def _text_setup(config: Mapping, who: str):
     splits = _text_splits(c)
     vocab = data.Vocab.build(splits["train"][0])
     length = max(len(t) for toks, _ in splits.values() for t in toks)
-    encoded = {name: (data.pad_sequences([vocab.encode(t) for t in toks], length, pad_left=4), y)
+    device = default_device()
+    encoded = {name: (data.pad_sequences([vocab.encode(t) for t in toks], length, pad_left=4).to(device), y.to(device))
                for name, (toks, y) in splits.items()}  # fmt: skip
     model = build_model("textcnn", seed=c.seed, vocab_size=len(vocab), embed_dim=c.embed_dim, maps=c.maps,
-                        dropout=c.dropout)  # fmt: skip
+                        dropout=c.dropout).to(device)  # fmt: skip
     opt = make_optimizer(model, c.optimizer, lr=c.lr, weight_decay=c.weight_decay,
                          decay_embeddings=bool(c.decay_embeddings))  # fmt: skip
     return c, vocab, model, opt, encoded
@@ -170,8 +175,8 @@ def _text_setup(config: Mapping, who: str):
 def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFrame]:
     max_norm = {"fc.weight": float(c.max_norm)} if c.max_norm else None
     history = fit(model, opt, encoded["train"], epochs=c.epochs, batch_size=c.batch_size, seed=c.seed,
-                  evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm, progress=False,
-                  stop_after=stop_after)  # fmt: skip
+                  evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm,
+                  stop_after=stop_after, precision=c.precision, memory_format="contiguous")  # fmt: skip
     best = int(history["dev_acc"].to_numpy().argmax())  # the first epoch with the best dev accuracy
     metrics = {"test_acc": float(history["test_acc"].iloc[best]), "dev_acc": float(history["dev_acc"].iloc[best]),
                "best_epoch": int(history["epoch"].iloc[best]), "final_test_acc": float(history["test_acc"].iloc[-1]),
@@ -215,16 +220,16 @@ def text_embedding_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     initialization and after training.
     """
     c, vocab, model, opt, encoded = _text_setup(config, "text_embedding_run")
-    init = model.embedding.weight.detach().double().norm(dim=1).numpy()
-    metrics, _ = _text_fit(c, model, opt, encoded)
-    final = model.embedding.weight.detach().double().norm(dim=1).numpy()
+    init = model.embedding.weight.detach().double().norm(dim=1).cpu().numpy()
+    metrics, history = _text_fit(c, model, opt, encoded)
+    final = model.embedding.weight.detach().double().norm(dim=1).cpu().numpy()
     freq = vocab.frequency().numpy()
     words = freq > 0
     low = 2 ** np.floor(np.log2(freq[words])).astype(int)
     table = (pd.DataFrame({"count_low": low, "init_norm": init[words], "norm": final[words]})
              .groupby("count_low").agg(words=("norm", "size"), init_norm=("init_norm", "mean"), norm=("norm", "mean"))
              .reset_index())  # fmt: skip
-    table.attrs.update(numerics(model))
+    table.attrs.update(history.attrs)
     return metrics, table
 
 
@@ -254,15 +259,17 @@ def lm_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.
     """
     c = LMConfig.from_mapping(config)
     vocab_size, train_tokens, val_tokens = _shakespeare()
+    device = default_device()
+    train_tokens, val_tokens = train_tokens.to(device), val_tokens.to(device)
     model = build_model("char_transformer", seed=c.seed, vocab_size=vocab_size, block_size=c.block_size,
-                        n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, dropout=c.dropout)  # fmt: skip
+                        n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, dropout=c.dropout).to(device)  # fmt: skip
     opt = make_optimizer(model, "adamw", lr=c.lr, weight_decay=c.weight_decay, betas=(0.9, 0.99),
                          **_DECAY_RULES[c.decay])  # fmt: skip
     final = c.final_lr / c.lr if c.schedule == "cosine" else 1.0
     history = fit_lm(model, opt, train_tokens, val_tokens, steps=c.steps, batch_size=c.batch_size,
                      block_size=c.block_size, seed=c.seed, eval_every=c.eval_every,
                      eval_batches=c.eval_batches, schedule=c.schedule, warmup=c.warmup, final_lr=final,
-                     grad_clip=c.grad_clip or None, progress=False, stop_after=stop_after)  # fmt: skip
+                     grad_clip=c.grad_clip or None, stop_after=stop_after, precision=c.precision)  # fmt: skip
     last = history.iloc[-1] if len(history) else {"val_loss": math.nan, "train_loss": math.nan}  # stopped early
     metrics = {"val_loss": float(last["val_loss"]), "train_loss": float(last["train_loss"]),
                "best_val_loss": float(history["val_loss"].min()) if len(history) else math.nan,

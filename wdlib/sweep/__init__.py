@@ -64,13 +64,13 @@ __all__ = ["NUMERICS", "PROVENANCE", "IncompatibleStoreError", "Store", "StoreBu
 STORE_FORMAT = "wdlib.sweep"
 STORE_VERSION = 1
 #: Provenance columns of every run-table row (rows written before wdlib 0.2 lack ``numpy_version`` to
-#: ``precision``; they read back as missing values).
+#: ``precision``, before 0.3 ``memory_format``; they read back as missing values).
 PROVENANCE = ("wdlib_version", "torch_version", "numpy_version", "python_version", "git_commit", "machine", "cpu",
-              "cpu_capability", "blas", "onednn", "numerics_env", "device", "precision", "threads", "wall_seconds",
-              "finished_at")  # fmt: skip
+              "cpu_capability", "blas", "onednn", "numerics_env", "device", "precision", "memory_format", "threads",
+              "wall_seconds", "finished_at")  # fmt: skip
 #: The provenance columns that determine a run's bits: equal bits are expected only where all of them match.
 NUMERICS = ("cpu", "cpu_capability", "blas", "onednn", "numerics_env", "torch_version", "numpy_version", "device",
-            "precision", "threads")  # fmt: skip
+            "precision", "memory_format", "threads")  # fmt: skip
 #: Environment variables that change which CPU kernels torch, oneDNN and MKL run.
 _NUMERICS_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS",
                  "MKL_DEBUG_CPU_TYPE")  # fmt: skip
@@ -218,7 +218,8 @@ def provenance() -> dict:
     return {"wdlib_version": __version__, **_torch_numerics(), "numpy_version": np.__version__,
             "python_version": platform.python_version(), "git_commit": _git_commit(),
             "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs)", "cpu": _cpu_model(),
-            "numerics_env": env or "none", "device": "cpu", "precision": "float32"}  # fmt: skip
+            "numerics_env": env or "none", "device": "cpu", "precision": "float32",
+            "memory_format": "contiguous"}  # fmt: skip
 
 
 def _missing(value) -> bool:
@@ -254,17 +255,21 @@ def _resolve(fn: Callable | str) -> Callable:
         raise ValueError(f"cannot import run function {fn!r} (want 'package.module:function'): {exc}") from None
 
 
-def _execute(fn: Callable | str, config: dict, threads: int) -> tuple[dict, pd.DataFrame, dict]:
+def _execute(fn: Callable | str, config: dict, threads: int, progress: bool = False) -> tuple[dict, pd.DataFrame, dict]:
     """Run one configuration where the executor put it, on ``threads`` torch threads; return metrics, history
-    and provenance."""
+    and provenance.  ``progress``: whether the run's own training loop shows a bar (only when run in this
+    process: a pool's workers would draw over each other)."""
     import torch
+
+    from ..progress import progress_default
 
     before = torch.get_num_threads()
     start = time.perf_counter()
     try:
         torch.set_num_threads(threads)
         used = torch.get_num_threads()
-        result = _resolve(fn)(dict(config))
+        with progress_default(progress):
+            result = _resolve(fn)(dict(config))
     finally:
         torch.set_num_threads(before)
     try:
@@ -276,7 +281,7 @@ def _execute(fn: Callable | str, config: dict, threads: int) -> tuple[dict, pd.D
                         f"({type(metrics).__name__}, {type(history).__name__})")
     prov = provenance()
     # the run says where and at which precision it computed (wdlib.train puts it in the history's attrs)
-    prov.update({k: str(history.attrs[k]) for k in ("device", "precision") if k in history.attrs})
+    prov.update({k: str(history.attrs[k]) for k in ("device", "precision", "memory_format") if k in history.attrs})
     prov["threads"] = used
     prov["wall_seconds"] = time.perf_counter() - start
     prov["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -554,14 +559,15 @@ def _run_pending(fn, configs, keys, store, executor, threads, progress) -> int:
     """Run the configurations not in ``store`` (whose lock this process holds); return how many ran."""
     done = store.finished()
     pending = [c for c, k in zip(configs, keys) if k not in done]
-    from tqdm.auto import tqdm
+    from ..progress import bar as progress_bar
+    from ..progress import show_progress
 
-    bar = tqdm(total=len(configs), initial=len(configs) - len(pending), desc=store.sweep, leave=False,
-               disable=not (sys.stderr.isatty() if progress is None else progress))  # fmt: skip
+    show = show_progress(progress)
+    bar = progress_bar(len(configs), show, store.sweep, initial=len(configs) - len(pending))
     with bar:
         if executor is None:
             for config in pending:
-                metrics, history, prov = _execute(fn, config, threads)
+                metrics, history, prov = _execute(fn, config, threads, show)
                 store.add(config, _as_numbers(metrics), history, prov)
                 bar.update()
         else:
