@@ -39,7 +39,9 @@ def built_book(tmp_path_factory):
     from wdlib import book
 
     out = tmp_path_factory.mktemp("book")
-    report = book.build(ROOT, profile="quick", parameters={"seed": 0}, output=out, timeout=900)
+    lines = []
+    report = book.build(ROOT, profile="quick", parameters={"seed": 0}, output=out, timeout=900, log=lines.append)
+    report.log_lines = lines  # what `make book` prints, for test_book
     return report
 
 

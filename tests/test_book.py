@@ -1,5 +1,7 @@
 """wdlib.book: table of contents, parameter validation, error detection, hygiene (fast)."""
 
+import time
+
 import nbformat
 import pytest
 
@@ -118,6 +120,32 @@ def test_failing_chapter_is_reported_with_chapter_and_cell(tmp_path):
     msg = str(info.value)
     assert msg.startswith("07_broken: execution failed")
     assert "ValueError: math domain error | import math" in msg
+
+
+@pytest.mark.slow
+def test_chapter_outputs_hold_no_progress_bar(tmp_path):
+    """A chapter that trains (progress=None) executed by the book: no bar in the stored output."""
+    params = nbformat.v4.new_code_cell("seed: int = 0  # seed", metadata={"tags": ["parameters"]})
+    code = ("import torch\nfrom wdlib import train\nfrom wdlib.models import build_model\n"
+            "m = build_model('small_cnn', seed=seed, channels=(2, 2), hidden=4)\n"
+            "x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))\n"
+            "h = train.fit(m, train.make_optimizer(m, 'sgd', lr=0.1), (x, y), epochs=2, batch_size=4, seed=0)\n"
+            "print('trained', len(h))")  # fmt: skip
+    path = _notebook(tmp_path, [params, nbformat.v4.new_code_cell(code)])
+    out = tmp_path / "out" / "nb.ipynb"
+    book.execute_chapter(path, out, timeout=300)  # without WDLIB_PROGRESS=0 a Jupyter kernel would show the bar
+    text = "".join(o.get("text", "") for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", []))
+    assert "trained 2" in text and "fit:" not in text and "IProgress" not in text
+
+
+def test_heartbeat_logs_while_a_chapter_runs():
+    lines = []
+    with book._Heartbeat(lines.append, "[2/8] 02_ridge", 0.05):
+        time.sleep(0.18)
+    assert len(lines) >= 2 and all(line.startswith("    … [2/8] 02_ridge: still executing (") for line in lines)
+    with book._Heartbeat(lines.append, "x", 0):
+        pass
+    assert book._clock(42.4) == "42 s" and book._clock(185) == "3 min 05 s"
 
 
 @pytest.mark.slow

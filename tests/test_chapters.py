@@ -62,6 +62,11 @@ def test_every_toc_chapter_executed_and_timed(built_book):
     assert timings["profile"] == "quick"
     assert [c["chapter"] for c in timings["chapters"]] == chapters
     assert all(c["seconds"] > 0 and c["status"] == "ok" for c in timings["chapters"])
+    # what `make book` prints: which chapter is executing, then its time
+    n = len(chapters)
+    for i, name in enumerate(chapters, 1):
+        assert any(line.startswith(f"[{i}/{n}] {name}: executing chapters/{name}.ipynb") for line in built_book.log_lines)
+        assert any(line.startswith(f"[{i}/{n}] {name}: done in ") for line in built_book.log_lines)
     print("\n" + built_book.table())
 
 

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -248,6 +249,8 @@ def execute_chapter(
 
     The working directory is ``dst``'s folder.  Parameters are validated first
     (:func:`validate_parameters`).  The injected-parameters cell is folded.
+    The kernel runs with ``WDLIB_PROGRESS=0`` (unless ``env`` sets it), so
+    that no progress bar lands in the chapter's stored output.
 
     Raises
     ------
@@ -271,6 +274,7 @@ def execute_chapter(
         "-f", params_file, "-k", kernel, "--cwd", str(dst.parent.resolve()),
         "--no-progress-bar", "--log-level", "WARNING",
     ]  # fmt: skip
+    env = {**os.environ, "WDLIB_PROGRESS": "0", **(env or {})}
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -326,6 +330,35 @@ class BuildReport:
         }
 
 
+def _clock(seconds: float) -> str:
+    """``"42 s"`` or ``"3 min 05 s"``."""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
+class _Heartbeat:
+    """Logs ``… <label>: still executing (<elapsed>)`` every ``every`` seconds while the block runs."""
+
+    def __init__(self, log, label: str, every: float):
+        self.log, self.label, self.every = log, label, every
+        self.stop = threading.Event()
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        if self.every and self.every > 0:
+            self.thread = threading.Thread(target=self._beat, name="wdlib-book-heartbeat", daemon=True)
+            self.thread.start()
+        return self
+
+    def _beat(self):
+        while not self.stop.wait(self.every):
+            self.log(f"    … {self.label}: still executing ({_clock(time.perf_counter() - self.start)})")
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if hasattr(self, "thread"):
+            self.thread.join()
+
+
 def _select(notebooks: list[Path], chapters) -> list[Path]:
     if not chapters:
         return notebooks
@@ -377,6 +410,7 @@ def build(
     timeout: float = 1200,
     html: bool = True,
     log=None,
+    heartbeat: float = 60,
 ) -> BuildReport:
     """Execute the chapters and build the HTML book.
 
@@ -399,7 +433,10 @@ def build(
     html : bool, default True
         Build the HTML after executing.
     log : callable, optional
-        Receives one progress line per chapter; ``print`` (flushed) by default.
+        Receives the progress lines (which chapter is executing, a heartbeat
+        while it runs, its time when done); ``print`` (flushed) by default.
+    heartbeat : float, default 60
+        Seconds between "still executing" lines (0: none).
 
     Returns
     -------
@@ -421,17 +458,22 @@ def build(
     staging = stage(root, output / "staging")
     runs = []
     t0 = time.perf_counter()
-    for nb, params in plans:
-        log(f"executing {nb} {params or ''}")
-        seconds = execute_chapter(root / nb, staging / nb, parameters=params, timeout=timeout)
+    for i, (nb, params) in enumerate(plans, 1):
+        label = f"[{i}/{len(plans)}] {nb.stem}"
+        log(f"{label}: executing {nb}{' ' + json.dumps(params) if params else ''}")
+        with _Heartbeat(log, label, heartbeat):
+            seconds = execute_chapter(root / nb, staging / nb, parameters=params, timeout=timeout)
+        log(f"{label}: done in {_clock(seconds)} (all so far: {_clock(time.perf_counter() - t0)})")
         runs.append(ChapterRun(nb.stem, round(seconds, 2), "ok", params))
     execute_seconds = time.perf_counter() - t0
     report = BuildReport(runs, None, profile, execute_seconds, 0.0)
     if chapters or not html:  # a partial selection only executes
         return report
     t1 = time.perf_counter()
+    log("building the HTML (jupyter-book)")
     cmd = _jupyter_book() + ["build", str(staging), "--all", "-W", "-n", "--keep-going"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    with _Heartbeat(log, "jupyter-book build", heartbeat):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
     report.build_seconds = time.perf_counter() - t1
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (warnings are errors):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
