@@ -33,11 +33,22 @@ def test_ridge_benchmark_rejects_bad_arguments(argv, capsys):
 
 def test_unknown_benchmark_prints_usage(capsys):
     assert bench_cli.main(["nope"]) == 2
-    assert "usage: python -m wdlib.benchmarks {ridge,throughput,recheck}" in capsys.readouterr().err
+    assert "usage: python -m wdlib.benchmarks {ridge,throughput,recheck,precision}" in capsys.readouterr().err
+
+
+def test_benchmark_help_needs_no_torch():
+    """`python -m wdlib.benchmarks --help` works where torch is not installed (a base `pip install wdlib`)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from wdlib.benchmarks.__main__ import main\nraise SystemExit(main(['--help']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and "throughput  training speed" in proc.stdout, proc.stderr
 
 
 @pytest.mark.slow
-def test_throughput_benchmark_measures_every_method_against_baselines_of_the_same_run():
+def test_throughput_benchmark_measures_every_model_and_method_against_baselines_of_the_same_run():
     from wdlib import data
     from wdlib.benchmarks import throughput
 
@@ -45,12 +56,33 @@ def test_throughput_benchmark_measures_every_method_against_baselines_of_the_sam
         data.locate("fashion-mnist", "train-images-idx3-ubyte.gz")
     except data.DataNotFoundError as exc:
         pytest.skip(f"Fashion-MNIST not installed ({exc})")
-    df = throughput.run_vision(images=256, batch_size=64, repeat=1, stack=2)
-    assert set(df["method"]) == {"bare loop", "wdlib.fit", "DataLoader", "stacked ×2", "batches only: wdlib",
-                                 "batches only: DataLoader"}  # fmt: skip
-    assert (df.loc[df.method == "bare loop", "vs_bare"] == 1.0).all()
-    assert (df.loc[df.method == "DataLoader", "vs_DataLoader"] == 1.0).all()
-    assert (df["images_per_s"] > 0).all() and set(df["model"]) == {"small CNN", "small CNN + BN"}
+    df = throughput.run(images=256, batch_size=64, repeat=1, lm_steps=2, stack=2)
+    assert set(df["model"]) == {label for label, _ in throughput.MODELS.values()}
+    for model, group in df.groupby("model"):
+        assert {"fit float32", "fit auto", "bare best", "bare float32"} <= set(group["method"])
+        assert (group.loc[group.method == "fit float32", "vs_fit_float32"] == 1.0).all()
+        assert (group.loc[group.method == "bare best", "vs_bare_best"] == 1.0).all()
+    assert "stacked ×2" in set(df["method"]) and (df["rate"] > 0).all()
+    auto = df.loc[df.method == "fit auto", "settings"]
+    assert all(s.startswith("bfloat16" if throughput.bf16_native() else "float32") for s in auto)
+
+
+def test_precision_benchmark_pairs_every_seed_in_both_precisions():
+    from wdlib.benchmarks import precision
+
+    configs = precision.configs(seeds=2)
+    assert len(configs) == 5 * 2 * 2  # five settings × seeds × two precisions
+    pairs = {}
+    for c in configs:
+        key = tuple(sorted((k, v) for k, v in c.items() if k not in ("precision", "memory_format")))
+        pairs.setdefault(key, set()).add(c["precision"])
+    assert all(v == {"float32", "bfloat16"} for v in pairs.values())
+    rows = [{**c, "test_acc": 0.8 + 0.01 * c["seed"] + (0.002 if c["precision"] == "bfloat16" else 0),
+             "weight_norm": 10.0 + c["seed"]} for c in configs]  # fmt: skip
+    table = precision.summarize(__import__("pandas").DataFrame(rows))
+    acc = table[table.metric == "test_acc"]
+    assert len(acc) == 5 and (acc["seeds"] == 2).all()
+    assert acc["diff_mean"].round(6).eq(0.002).all() and acc["seed_sd_fp32"].round(6).eq(round(0.01 / 2**0.5, 6)).all()
 
 
 def test_throughput_cli_rejects_bad_sizes(capsys):

@@ -74,7 +74,8 @@ def test_same_seed_same_weights_and_global_rng_untouched():
 
 
 @pytest.mark.parametrize("name, kwargs, message", [
-    ("resnet", {}, "unknown model 'resnet'; choose one of 'small_cnn', 'textcnn', 'char_transformer'"),
+    ("resnet50", {}, "unknown model 'resnet50'; choose one of 'small_cnn', 'resnet', 'textcnn', 'char_transformer'"),
+    ("resnet", {"depth": 10}, r"depth must be 6n \+ 2 with n >= 1"),
     ("small_cnn", {"hidden": 0}, "hidden must be an integer >= 1"),
     ("small_cnn", {"image_size": 30}, "image_size must be a multiple of 4"),
     ("small_cnn", {"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
@@ -84,3 +85,20 @@ def test_same_seed_same_weights_and_global_rng_untouched():
 def test_bad_model_arguments(name, kwargs, message):
     with pytest.raises(ValueError, match=message):
         models.build_model(name, **kwargs)
+
+
+def test_resnet_depths_and_scale_invariant_kernels():
+    """ResNet-8/20 have 6n + 2 weighted layers; every kernel feeds a BatchNorm, so scaling it leaves the
+    training-mode output unchanged (the fc layer is not scale-invariant)."""
+    for depth, blocks in ((8, 3), (20, 9)):
+        m = models.build_model("resnet", seed=0, depth=depth, width=4)
+        convs = [n for n, p in m.named_parameters() if p.dim() == 4 and "shortcut" not in n]
+        assert len(convs) + 1 == depth and len(m.layers) == blocks  # + the fc layer
+    m = models.build_model("resnet", seed=0, depth=8, width=4)
+    x = torch.randn(8, 1, 28, 28)
+    before = m(x)
+    with torch.no_grad():
+        for name in m.scale_invariant:
+            dict(m.named_parameters())[name].mul_(3.0)
+    torch.testing.assert_close(m(x), before, rtol=1e-4, atol=1e-4)
+    assert "fc.weight" not in m.scale_invariant and not models.ResNet(depth=8, batchnorm=False).scale_invariant

@@ -235,3 +235,30 @@ def test_a_vision_run_on_cuda_via_wdlib_device(monkeypatch):
     metrics, history = vision_run({"seed": 0, "n_train": 256, "n_test": 256, "epochs": 1, "precision": "bfloat16",
                                    "memory_format": "channels_last", "batchnorm": True})  # fmt: skip
     assert history.attrs["device"].startswith("cuda:") and 0 <= metrics["test_acc"] <= 1
+
+
+def test_a_sweep_row_records_the_configured_precision(tmp_path):
+    from wdlib.sweep import Store, run_sweep
+
+    config = {"seed": 0, "n_train": 64, "n_test": 64, "epochs": 1, "batch_size": 32, "precision": "bfloat16",
+              "memory_format": "channels_last"}  # fmt: skip
+    runs = run_sweep("wdlib.runs:vision_run", [config], Store(tmp_path / "s", sweep="t"))
+    row = runs.iloc[0]
+    assert (row["precision"], row["memory_format"], row["device"]) == ("bfloat16", "channels_last", "cpu")
+
+
+def _ignores_precision(config):
+    import pandas as pd
+
+    history = pd.DataFrame({"step": [1]})
+    history.attrs.update(device="cpu", precision="float32", memory_format="contiguous")
+    return {"loss": 1.0}, history
+
+
+def test_a_run_that_ignores_its_configured_precision_is_refused(tmp_path):
+    from wdlib.sweep import Store, run_sweep
+
+    store = Store(tmp_path / "s", sweep="t")
+    with pytest.raises(ValueError, match="computed with precision='float32' but its configuration says 'bfloat16'"):
+        run_sweep(_ignores_precision, [{"seed": 0, "precision": "bfloat16"}], store)
+    assert store.finished() == set()

@@ -1,4 +1,4 @@
-"""The three models of the experiments: a small CNN, Kim's TextCNN and a tiny character transformer.
+"""The models of the experiments: a small CNN, a CIFAR-style ResNet, Kim's TextCNN and a tiny character transformer.
 
 Each is a plain ``nn.Module`` that returns logits.  :func:`build_model` makes
 one by name from a seed (the seed fixes the initialization and nothing else),
@@ -21,7 +21,7 @@ from . import _checks
 
 _check_int = _checks.integer
 
-__all__ = ["MODELS", "CharTransformer", "SmallCNN", "TextCNN", "build_model"]
+__all__ = ["MODELS", "CharTransformer", "ResNet", "SmallCNN", "TextCNN", "build_model"]
 
 
 class SmallCNN(nn.Module):
@@ -60,6 +60,67 @@ class SmallCNN(nn.Module):
         x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
         x = F.relu(self.bn3(self.fc1(x.flatten(1))))
         return self.fc2(self.drop(x))
+
+
+class _BasicBlock(nn.Module):
+    """Two 3×3 convolutions with a residual connection; a 1×1 projection when the shape changes (option B)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, batchnorm: bool):
+        super().__init__()
+        norm = (lambda c: nn.BatchNorm2d(c)) if batchnorm else (lambda c: nn.Identity())
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=not batchnorm)
+        self.bn1 = norm(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=not batchnorm)
+        self.bn2 = norm(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=not batchnorm), norm(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """He et al.'s (2016, §4.2) CIFAR ResNet: depth 6n + 2, three stages of widths w, 2w, 4w, global pooling.
+
+    ``depth=8`` (n = 1) and ``depth=20`` (n = 3) at ``width=16`` are the
+    ResNet-8 and ResNet-20 of the CIFAR experiments; inputs are
+    ``in_channels × size × size`` (Fashion-MNIST: 1 × 28 × 28).  With
+    ``batchnorm=True`` (default) every convolution is followed by BatchNorm, so
+    every convolution kernel is scale-invariant (``scale_invariant``); the
+    final linear layer is not.
+
+    >>> m = ResNet(depth=8, width=4)
+    >>> m(torch.zeros(2, 1, 28, 28)).shape, len(m.scale_invariant)
+    (torch.Size([2, 10]), 9)
+    """
+
+    def __init__(self, *, depth: int = 20, width: int = 16, num_classes: int = 10, in_channels: int = 1,
+                 batchnorm: bool = True):  # fmt: skip
+        super().__init__()
+        depth, width = _check_int(depth, "depth"), _check_int(width, "width")
+        num_classes, in_channels = _check_int(num_classes, "num_classes"), _check_int(in_channels, "in_channels")
+        if (depth - 2) % 6 or depth < 8:
+            raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 14, 20, 32, …), got {depth}")
+        blocks = (depth - 2) // 6
+        self.conv = nn.Conv2d(in_channels, width, 3, padding=1, bias=not batchnorm)
+        self.bn = nn.BatchNorm2d(width) if batchnorm else nn.Identity()
+        layers, c_in = [], width
+        for stage, c_out in enumerate((width, 2 * width, 4 * width)):
+            for b in range(blocks):
+                layers.append(_BasicBlock(c_in, c_out, 2 if stage and not b else 1, batchnorm))
+                c_in = c_out
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(c_in, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.scale_invariant = ([n for n, p in self.named_parameters() if p.dim() == 4] if batchnorm else [])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layers(F.relu(self.bn(self.conv(x))))
+        return self.fc(x.mean(dim=(2, 3)))
 
 
 class TextCNN(nn.Module):
@@ -182,7 +243,7 @@ class CharTransformer(nn.Module):
 
 
 #: name -> model class, for :func:`build_model` and sweep configurations.
-MODELS = {"small_cnn": SmallCNN, "textcnn": TextCNN, "char_transformer": CharTransformer}
+MODELS = {"small_cnn": SmallCNN, "resnet": ResNet, "textcnn": TextCNN, "char_transformer": CharTransformer}
 
 
 def build_model(name: str, *, seed: int | None = None, **kwargs) -> nn.Module:

@@ -1,26 +1,27 @@
 """``python -m wdlib.benchmarks NAME [options]``: run one benchmark and print its table."""
 
+import importlib
 import sys
 
-from . import ridge, throughput
-
-
-def _recheck(argv):  # imports torch and the experiments: only when asked for
-    from . import recheck
-
-    return recheck.main(argv)
-
-
-BENCHMARKS = {"ridge": ridge.main, "throughput": throughput.main, "recheck": _recheck}
+#: benchmark name -> its module (imported only when asked for: ``throughput`` and ``recheck`` need torch)
+BENCHMARKS = {"ridge": "ridge", "throughput": "throughput", "recheck": "recheck", "precision": "precision"}
+_USAGE = (f"usage: python -m wdlib.benchmarks {{{','.join(BENCHMARKS)}}} [options]  (NAME --help for options)\n"
+          "  ridge       closed-form ridge paths and LOO/GCV against scikit-learn (numpy only)\n"
+          "  throughput  training speed: wdlib.train.fit before/after against the best bare loop (needs torch)\n"
+          "  recheck     re-check tolerances against rounding perturbations (needs torch and the datasets)\n"
+          "  precision   bfloat16 against float32 on chapter 5's configurations, paired by seed (needs torch)")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(_USAGE)
+        return 0
     if not argv or argv[0] not in BENCHMARKS:
-        print(f"usage: python -m wdlib.benchmarks {{{','.join(BENCHMARKS)}}} [options]  (--help for options)",
-              file=sys.stderr)
+        print(_USAGE, file=sys.stderr)
         return 2
-    return BENCHMARKS[argv[0]](argv[1:])
+    module = importlib.import_module(f"{__package__}.{BENCHMARKS[argv[0]]}")
+    return module.main(argv[1:])
 
 
 if __name__ == "__main__":

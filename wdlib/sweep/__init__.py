@@ -71,6 +71,9 @@ PROVENANCE = ("wdlib_version", "torch_version", "numpy_version", "python_version
 #: The provenance columns that determine a run's bits: equal bits are expected only where all of them match.
 NUMERICS = ("cpu", "cpu_capability", "blas", "onednn", "numerics_env", "torch_version", "numpy_version", "device",
             "precision", "memory_format", "threads")  # fmt: skip
+#: Provenance fields that a configuration may also set (``precision``, ``memory_format``): one column, whose
+#: configured value the run must report back.
+_CONFIGURED = ("precision", "memory_format")
 #: Environment variables that change which CPU kernels torch, oneDNN and MKL run.
 _NUMERICS_ENV = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_CBWR", "MKL_ENABLE_INSTRUCTIONS",
                  "MKL_DEBUG_CPU_TYPE")  # fmt: skip
@@ -469,9 +472,14 @@ class Store:
         """
         config = _freeze(config)
         key = run_key(config)
-        clash = (set(config) | {"key", "config"}) & (set(metrics) | set(PROVENANCE))
+        clash = ((set(config) | {"key", "config"}) & set(metrics)) | (set(metrics) & set(PROVENANCE)) | (
+            set(config) & set(PROVENANCE) - set(_CONFIGURED))  # fmt: skip
         if clash:
             raise ValueError(f"metric names {sorted(clash)} collide with configuration or provenance columns")
+        for name in set(config) & set(_CONFIGURED):  # a configured numerics field: the run must have used it
+            if name in prov and str(prov[name]) != str(config[name]):
+                raise ValueError(f"the run computed with {name}={prov[name]!r} but its configuration says "
+                                 f"{config[name]!r}: the run function ignores config[{name!r}]")
         with self.writing(wait=wait):
             self._runs = None  # another process may have added rows since this one last read
             if key not in self.finished():
