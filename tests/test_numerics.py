@@ -185,8 +185,8 @@ def test_progress_resolution(monkeypatch):
 
 def test_progress_bar_in_a_notebook_is_text_without_ipywidgets(tmp_path):
     """Executed by papermill with WDLIB_PROGRESS=1: the bar reaches stderr as text, no IProgress warning."""
-    import nbformat
-    import papermill
+    nbformat = pytest.importorskip("nbformat")
+    papermill = pytest.importorskip("papermill")
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import torch\nfrom wdlib import train\nfrom wdlib.models import build_model\n"
