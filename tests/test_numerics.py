@@ -39,6 +39,8 @@ def test_auto_picks_bf16_only_where_native_and_channels_last_only_for_conv_nets(
     native(True)
     assert train.resolve_numerics(_small()) == ("bfloat16", "channels_last")
     assert train.resolve_numerics(build_model("textcnn", seed=0, vocab_size=50)) == ("bfloat16", "contiguous")
+    lm = build_model("char_transformer", seed=0, vocab_size=20, block_size=8, n_layer=1, n_head=2, n_embd=16)
+    assert train.resolve_numerics(lm) == ("float32", "contiguous")  # measured slower in bf16
     native(False)
     assert train.resolve_numerics(_small()) == ("float32", "channels_last")
     assert train.resolve_numerics(_small(), "float32", "contiguous") == ("float32", "contiguous")
