@@ -26,9 +26,9 @@ nanoGPT does.  Both
 - show a text progress bar (:func:`show_progress` decides when).
 
 Measured with ``python -m wdlib.benchmarks throughput`` (2 threads, batch
-128): channels_last with bf16 autocast trains the small CNN 2.9×, the small CNN
-+ BatchNorm 2.3× and a ResNet-8 2.5× faster than float32 in the default layout
-on an Intel Xeon with AMX; where bf16 is emulated (no
+128, two runs): channels_last with bf16 autocast trains the small CNN 2.7–2.9×,
+the small CNN + BatchNorm 2.3–2.8× and a ResNet-8 2.5× faster than float32 in
+the default layout on an Intel Xeon with AMX (TextCNN 1.2–1.4×); where bf16 is emulated (no
 ``avx512_bf16``/``amx_bf16``) it is *slower* than float32, and it slows the
 character transformer down, so ``"auto"`` picks float32 there
 (:func:`resolve_numerics`).
