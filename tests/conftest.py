@@ -13,19 +13,24 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 
-_REPORT: list[str] = []
+_REPORT: dict[str, list[str]] = {}
 
 
 @pytest.fixture
 def report():
-    """``report(line)``: a line for the summary at the end of the test run (which re-check ran, and why)."""
-    return _REPORT.append
+    """``report(line, section="re-checks of committed runs")``: a line for a section of the summary printed at
+    the end of the test run (which re-check ran and why; what the pages measure)."""
+
+    def add(line: str, section: str = "re-checks of committed runs") -> None:
+        _REPORT.setdefault(section, []).append(line)
+
+    return add
 
 
 def pytest_terminal_summary(terminalreporter):
-    if _REPORT:
-        terminalreporter.section("re-checks of committed runs")
-        for line in _REPORT:
+    for section, lines in _REPORT.items():
+        terminalreporter.section(section)
+        for line in lines:
             terminalreporter.write_line(line)
 
 
