@@ -91,6 +91,20 @@ class ResNet(nn.Module):
     every convolution kernel is scale-invariant (``scale_invariant``); the
     final linear layer is not.
 
+    Parameters
+    ----------
+    depth : int, default 20
+        6n + 2 weighted layers (n blocks of two convolutions per stage, the
+        first convolution and the linear layer).
+    width : int, default 16
+        Channels of the first stage (doubled at each of the two others).
+    num_classes, in_channels : int
+        Outputs, and channels of the input images.
+    batchnorm : bool, default True
+        BatchNorm after every convolution (the convolutions then have no bias).
+
+    Examples
+    --------
     >>> m = ResNet(depth=8, width=4)
     >>> m(torch.zeros(2, 1, 28, 28)).shape, len(m.scale_invariant)
     (torch.Size([2, 10]), 9)

@@ -40,10 +40,19 @@ def glue_all(values: Mapping[str, object]) -> None:
 def figure_metadata(name: str, caption: str, alt: str, *, hide: str = "hide-input") -> dict:
     """The cell metadata that makes a code cell's figure a numbered, captioned figure with alt text.
 
-    ``name`` must start with ``fig-`` (the prose links it with ``{numref}``);
-    ``hide`` is the cell's tag (``"hide-input"``: the code folds under a
-    toggle; ``"remove-input"``: no code shown).
+    Parameters
+    ----------
+    name : str
+        The figure's label, ``fig-…`` (the prose links it with ``{numref}``).
+    caption : str
+        One or two sentences: what is plotted and what it shows (MyST markup).
+    alt : str
+        What the figure shows, for a reader who cannot see it.
+    hide : {"hide-input", "remove-input"}, default "hide-input"
+        The cell's tag: the code folds under a toggle, or is not shown.
 
+    Examples
+    --------
     >>> figure_metadata("fig-a", "A caption.", "A line falling.")["mystnb"]["figure"]["name"]
     'fig-a'
     """

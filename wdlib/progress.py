@@ -50,7 +50,19 @@ def show_progress(progress: bool | None = None) -> bool:
 
 
 def bar(total: int, progress: bool | None, desc: str, **kwargs):
-    """A tqdm text bar over ``total`` items, shown when :func:`show_progress` says so (``leave=False``)."""
+    """A tqdm text bar over ``total`` items, shown when :func:`show_progress` says so (``leave=False``).
+
+    Parameters
+    ----------
+    total : int
+        Items (steps, runs) the bar counts to.
+    progress : bool or None
+        Passed to :func:`show_progress`.
+    desc : str
+        The bar's label.
+    **kwargs
+        Further ``tqdm`` options (``initial``, …).
+    """
     from tqdm.std import tqdm  # the text bar: no ipywidgets, no "IProgress not found" in notebooks
 
     options = {"leave": False, "mininterval": 0.5, "file": sys.stderr, "dynamic_ncols": True, **kwargs}

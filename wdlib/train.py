@@ -277,6 +277,20 @@ def resolve_numerics(model: nn.Module, precision: str = "auto", memory_format: s
     emulates it is honoured (the numbers are what was asked for) with a
     warning that it will be slower than float32 there.
 
+    Parameters
+    ----------
+    model : nn.Module
+        On the device it will train on.
+    precision : {"auto", "float32", "bfloat16"}, default "auto"
+    memory_format : {"auto", "contiguous", "channels_last"}, default "auto"
+
+    Returns
+    -------
+    (str, str)
+        The precision and the memory format.
+
+    Examples
+    --------
     >>> resolve_numerics(nn.Linear(2, 1), "float32", "auto")
     ('float32', 'contiguous')
     """
@@ -311,6 +325,16 @@ def numerics(model: nn.Module, precision: str | None = None, memory_format: str 
     :func:`fit_lm` pass what they used and put the result in their history's
     ``attrs``: part of a run's provenance (:data:`wdlib.sweep.NUMERICS`).
 
+    Parameters
+    ----------
+    model : nn.Module
+    precision : str, optional
+        What the run computed in; default: the parameters' dtype.
+    memory_format : str, optional
+        Default ``"contiguous"``.
+
+    Examples
+    --------
     >>> numerics(nn.Linear(2, 1))
     {'device': 'cpu', 'precision': 'float32', 'memory_format': 'contiguous'}
     """
@@ -361,9 +385,17 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
              precision: str = "float32", memory_format: str = "contiguous") -> dict[str, float]:  # fmt: skip
     """Mean cross-entropy ``loss`` and accuracy ``acc`` of ``model`` (in eval mode) on ``(x, y)``.
 
-    ``precision`` and ``memory_format`` as in :func:`fit` (which evaluates in
-    the ones it trains in); the loss is summed in float64.  The model's
-    train/eval mode is restored afterwards.
+    The loss is summed in float64; the model's train/eval mode is restored
+    afterwards.
+
+    Parameters
+    ----------
+    model : nn.Module
+    x, y : torch.Tensor
+        Inputs and int64 labels, on the model's device.
+    batch_size : int, default 1024
+    precision, memory_format : str
+        As in :func:`fit` (which evaluates in the ones it trains in).
     """
     x, y = _check_pair((x, y), "(x, y)")
     _check_int(batch_size, "batch_size")
@@ -551,8 +583,30 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
     eval mode, from a generator seeded afresh each time so every evaluation
     uses the same windows (nanoGPT's ``estimate_loss``).  ``stop_after``
     stops after that many steps, the schedule still spanning ``steps`` (see
-    :func:`fit`); ``precision`` and ``progress`` as in :func:`fit`.  The token
-    tensors must be on the model's device.
+    :func:`fit`).
+
+    Parameters
+    ----------
+    model, optimizer
+        The optimizer's learning rates are the schedule's base rates.
+    train, val : torch.Tensor
+        1-D token ids on the model's device.
+    steps, batch_size, block_size : int
+        Optimizer steps; windows per batch and their length.
+    seed : int
+        Fixes the windows drawn and dropout.
+    eval_every, eval_batches : int
+        Evaluate every this many steps, on this many fixed batches.
+    schedule, warmup, final_lr
+        See :func:`lr_factor`.
+    grad_clip : float or None, default 1.0
+        Clip the global gradient norm before each step.
+    hooks : callables ``hook(step, model, optimizer)``
+    progress : bool, optional
+    stop_after : int, optional
+        As in :func:`fit`.
+    precision : {"auto", "float32", "bfloat16"}, default "auto"
+        As in :func:`fit`; ``"auto"`` is float32 for the transformer.
 
     Returns
     -------

@@ -181,7 +181,24 @@ def _inputs(key: str, images: int, batch_size: int, lm_steps: int):
 
 def run(models: list[str] | None = None, images: int = 4096, batch_size: int = 128, repeat: int = 3,
         lm_steps: int = 20, dataloader: bool = False, stack: int = 0) -> pd.DataFrame:  # fmt: skip
-    """The table (see the module docstring): one row per model and method."""
+    """The table (see the module docstring): one row per model and method.
+
+    Parameters
+    ----------
+    models : list of str, optional
+        Keys of :data:`MODELS` (default: all).
+    images, batch_size : int
+        Images per pass for the image models (TextCNN: a quarter, in sentences
+        of batch 50) and their batch size.
+    repeat : int
+        Interleaved repetitions (the median is reported).
+    lm_steps : int
+        Transformer steps per pass.
+    dataloader : bool
+        Add the DataLoader loop (small CNN).
+    stack : int
+        Add K small CNNs trained at once (small CNN; 0: no).
+    """
     rows = []
     for key in models or list(MODELS):
         if key not in MODELS:
