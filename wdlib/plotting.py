@@ -51,6 +51,14 @@ def legend_outside(ax, *, title: str | None = None, **kwargs):
     return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, title=title, **kwargs)
 
 
+def _plain_log_labels(axis) -> None:
+    """Label a log ``axis`` ("0.001", "1") in the tick font, not mathtext ("10⁻³"), whose superscripts are ~6 pt."""
+    from matplotlib.ticker import NullFormatter, StrMethodFormatter
+
+    axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _axes(ax, figsize=None):
     import matplotlib.pyplot as plt
 
@@ -108,6 +116,7 @@ def lambda_curve(df: pd.DataFrame, y: str = "test_acc", *, x: str = "weight_deca
             ax.axhline(float(zero["mean"].iloc[0]), color=line.get_color(), ls=":", lw=1)
     if logx:
         ax.set_xscale("log")
+        _plain_log_labels(ax.xaxis)
     ax.set(xlabel=r"weight decay $\lambda$" if x == "weight_decay" else x, ylabel=y)
     if hue is not None or label is not None:
         ax.legend()
@@ -116,13 +125,14 @@ def lambda_curve(df: pd.DataFrame, y: str = "test_acc", *, x: str = "weight_deca
 
 def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str = "weight_decay", ax=None,
             fmt: str = "{:.3f}", cmap: str | None = None, best: str = "max", colorbar: bool = True,
-            vmin: float | None = None, vmax: float | None = None):  # fmt: skip
+            vmin: float | None = None, vmax: float | None = None, fontsize: float = 9):  # fmt: skip
     """Seed-mean ``value`` on the grid ``x`` × ``y`` (for example learning rate × λ), each cell annotated.
 
     The best cell (``best="max"`` or ``"min"``) is outlined.  Missing grid points are blank.
     ``vmin``/``vmax`` clip the colour scale (a collapsed run at chance would
     otherwise flatten every other cell into one colour); the annotations keep
-    the exact values, in black or white, whichever reads on the cell's colour.
+    the exact values, in black or white, whichever reads on the cell's colour, at
+    ``fontsize`` points (the book's minimum is 9: give a panel few enough cells for it).
     """
     from matplotlib.patches import Rectangle
 
@@ -141,7 +151,7 @@ def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str 
         if np.isfinite(v):
             r, g, b, _ = im.cmap(im.norm(v))
             ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"  # luma of the cell's colour
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color=ink)
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize, color=ink)
     if finite.size:
         i, j = np.unravel_index(np.nanargmax(table.values) if best == "max" else np.nanargmin(table.values),
                                 table.shape)  # fmt: skip
