@@ -51,8 +51,10 @@ def clean_outputs(report, chapter: str, *, min_images: int):
 
 
 def images(path) -> list[str]:
+    """The figures of an executed chapter (SVG since plotting.use_style(); PNG for any other image)."""
     nb = nbformat.read(path, as_version=4)
-    return [o["data"]["image/png"] for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    return [o["data"][kind] for c in nb.cells for o in c.get("outputs", [])
+            for kind in ("image/svg+xml", "image/png") if kind in o.get("data", {})]  # fmt: skip
 
 
 def test_every_toc_chapter_executed_and_timed(built_book):
