@@ -25,7 +25,7 @@ STYLE = {
     "xtick.labelsize": 9, "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
     "grid.linewidth": 0.6, "legend.frameon": False, "lines.linewidth": 1.6, "image.cmap": "viridis",
-    "axes.formatter.min_exponent": 3,
+    "axes.formatter.min_exponent": 3, "svg.hashsalt": "wdlib",  # the same figure gives the same SVG
 }  # fmt: skip
 #: The widest figure (inches) shown at its natural size in the book's column (688 px at 96 px per inch).
 MAX_WIDTH = 7.1
@@ -43,7 +43,7 @@ def use_style() -> None:
     if get_ipython() is not None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-        set_matplotlib_formats("svg")
+        set_matplotlib_formats("svg", metadata={"Date": None})  # no timestamp: re-runs give equal outputs
 
 
 def legend_outside(ax, *, title: str | None = None, **kwargs):
