@@ -4,8 +4,9 @@
 viewport width:
 
 ``code_share``
-    height of the visible code input (``.cell_input`` not folded away by
-    ``hide-input``) ÷ height of the article;
+    height of the visible code input (``.cell_input`` not inside a closed
+    ``<details>``, where ``hide-input`` folds it: Chromium still reports a
+    folded element's height) ÷ height of the article;
 ``figures``, ``captioned``, ``with_alt``
     output images, those inside a ``<figure>`` with a ``<figcaption>``, and
     those with an ``alt`` that is not a file name;
@@ -34,6 +35,7 @@ async () => {
   const articleHeight = article.getBoundingClientRect().height;
   let code = 0;
   for (const el of article.querySelectorAll(".cell_input")) {
+    if (el.closest("details:not([open])")) continue;  // folded by hide-input: no height on the page
     if (el.offsetParent !== null) code += el.getBoundingClientRect().height;
   }
   const imgs = Array.from(article.querySelectorAll(".cell_output img, figure img"));
