@@ -44,6 +44,14 @@ class SweepSpec:
     profiles: Mapping[str, tuple | Sequence[tuple]] = field(default_factory=dict)
     results: str | None = None
 
+    def datasets(self, profile: str) -> list[str]:
+        """The datasets (keys of :func:`wdlib.data.datasets`) the profile's runs train on."""
+        fixed = _RUN_DATA.get(self.fn)
+        if fixed is not None:
+            return [fixed]
+        default = RUN_DEFAULTS.get(self.fn.rpartition(":")[2], {}).get("dataset")
+        return sorted({c.get("dataset", default) for c in self.configs(profile)} - {None})
+
     def command(self, profile: str = "full") -> str:
         """The shell command that (re)computes this profile into its results folder."""
         return f"python -m wdlib.sweep {self.name} --profile {profile}"
@@ -74,6 +82,9 @@ class SweepSpec:
         return out
 
 
+#: The dataset a run function trains on; the text runs name theirs (``config["dataset"]``).
+_RUN_DATA = {"wdlib.runs:vision_run": "fashion-mnist", "wdlib.runs:vision_norms_run": "fashion-mnist",
+             "wdlib.runs:lm_run": "tinyshakespeare"}
 _VISION = "wdlib.runs:vision_run"
 _NORMS = "wdlib.runs:vision_norms_run"
 _OVERFIT = {"n_train": 1000, "n_test": 10000, "batch_size": 64, "epochs": 30, "eval_every": 30}

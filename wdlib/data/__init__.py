@@ -42,7 +42,10 @@ import hashlib
 import os
 import re
 import shutil
+import tarfile
+import tempfile
 import urllib.error
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,6 +62,7 @@ __all__ = [
     "FASHION_MNIST_CLASSES",
     "FILES",
     "LOADERS",
+    "FetchError",
     "PROSTATE_FEATURES",
     "ChecksumError",
     "DataFile",
@@ -68,6 +72,7 @@ __all__ = [
     "cache_dir",
     "dataset_files",
     "datasets",
+    "download_files",
     "fashion_mnist_torchvision",
     "fetch",
     "how_to_obtain",
@@ -281,8 +286,6 @@ def locate_all(dataset: str, names: Sequence[str] | None = None, *, folders: lis
         return found
     failure = ""
     if download:
-        from ._fetch import FetchError, download_files
-
         try:
             found.update({p.name: p for p in download_files(absent, cache_dir())})
             return found
@@ -326,6 +329,65 @@ def missing(names: Iterable[str] | None = None, *, folders: list[str | Path] | N
     return [s for d in wanted for s in dataset_files(d) if _find(s, bases, verify=True) is None]
 
 
+class FetchError(DataNotFoundError):
+    """One or more downloads failed; ``detail`` holds one line per failed URL."""
+
+    def __init__(self, message: str, detail: str):
+        super().__init__(message)
+        self.detail = detail
+
+
+def download_files(specs: Sequence[DataFile], dest: str | Path, *, mirror: str | None = None,
+                   progress: bool = False, log=None) -> list[Path]:  # fmt: skip
+    """Download ``specs`` into ``dest/<dataset>/<name>``: all files of one URL, or none of them.
+
+    Raises
+    ------
+    FetchError
+        After trying every URL, one line per failure; the files of the URLs
+        that worked are kept, and no empty folder is left behind.
+    """
+    import pooch
+
+    from . import _download
+
+    dest = Path(dest).expanduser()
+    created = _download.absent_parents(dest)
+    failures, done = [], []
+    level = pooch.get_logger().level
+    pooch.get_logger().setLevel("WARNING")  # we say what is downloaded, once
+    try:
+        for url, group in _download.by_url(specs).items():
+            src = _download.source_url(group[0], mirror)
+            if log:
+                log(f"downloading {src}")
+            made = _download.absent_parents(dest / group[0].dataset)
+            dest.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".wdlib-download-", dir=dest))
+            try:
+                files = _download.retrieve(src, group, tmp, progress)
+                for spec in group:
+                    target = dest / spec.dataset / spec.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(files[spec.name], target)
+                    done.append(target)
+            except (OSError, ValueError, KeyError, tarfile.TarError, zipfile.BadZipFile) as exc:
+                # OSError includes requests' errors (offline, refused, 404) and a full disk
+                failures.append((group, f"Downloading {src} failed: {exc}"))
+                _download.remove_if_empty(made)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        pooch.get_logger().setLevel(level)
+        if not done:
+            _download.remove_if_empty(created)
+    if failures:
+        detail = "\n".join(line for _, line in failures)
+        how = [line for group, _ in failures for line in how_to_obtain(group, dest)]
+        raise FetchError(f"{detail}\nTo fix, by hand:\n  - " + "\n  - ".join(how), detail)
+    return done
+
+
 def fetch(names: Iterable[str] | None = None, *, dest: str | Path | None = None, mirror: str | None = None,
           progress: bool = False, log=None) -> dict[str, list[Path]]:
     """Download the datasets ``names`` (default: all) that the search path does not hold yet.
@@ -335,7 +397,8 @@ def fetch(names: Iterable[str] | None = None, *, dest: str | Path | None = None,
     against its sha256 and is stored in ``dest/<dataset>/<name>`` (default
     :func:`cache_dir`, which the search path includes).  Files already found
     are left alone.  ``mirror`` (or ``$WDLIB_DATA_MIRROR``) replaces each URL by
-    ``<mirror>/<dataset>/<file name of the URL>``.
+    ``<mirror>/<dataset>/<file name of the URL>``.  ``log`` (e.g. ``print``)
+    receives a line per dataset and download.
 
     Returns
     -------
@@ -345,14 +408,26 @@ def fetch(names: Iterable[str] | None = None, *, dest: str | Path | None = None,
     Raises
     ------
     DataNotFoundError
-        After trying every dataset, naming each that failed, why, and what to
-        download by hand and where to put it; nothing half-downloaded is kept.
+        After trying every dataset, naming each URL that failed, why, and what
+        to download by hand and where to put it; nothing half-downloaded is kept.
     ChecksumError
         If a file already on the search path is corrupt (it is not replaced).
     """
-    from ._fetch import fetch_datasets
-
-    return fetch_datasets(names, dest=dest, mirror=mirror, progress=progress, log=log)
+    wanted = datasets() if names is None else list(dict.fromkeys(names))
+    specs = {d: dataset_files(d) for d in wanted}  # unknown names fail before any download
+    dest = Path(dest).expanduser() if dest is not None else cache_dir()
+    bases = [*search_path(), dest]
+    found = {(s.dataset, s.name): _find(s, bases, verify=True) for d in wanted for s in specs[d]}
+    absent = [s for d in wanted for s in specs[d] if found[(s.dataset, s.name)] is None]
+    for d in wanted:
+        if log and all(found[(d, s.name)] is not None for s in specs[d]):
+            log(f"{d}: present ({found[(d, specs[d][0].name)].parent})")
+    if absent:
+        for path in download_files(absent, dest, mirror=mirror, progress=progress, log=log):
+            found[(path.parent.name, path.name)] = path
+            if log:
+                log(f"  stored {path}")
+    return {d: [found[(d, s.name)] for s in specs[d]] for d in wanted}
 
 
 #: The eight predictors of the prostate data, in ESL's order.

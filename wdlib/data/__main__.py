@@ -7,7 +7,7 @@ import functools
 import sys
 
 from . import ChecksumError, DataNotFoundError, _find, cache_dir, dataset_files, datasets, fetch, search_path
-from ._fetch import MIRROR_VAR
+from ._download import MIRROR_VAR
 
 
 def main(argv: list[str] | None = None) -> int:
