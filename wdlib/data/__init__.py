@@ -158,13 +158,13 @@ _FILES = [
              "https://hastie.su.domains/ElemStatLearn/datasets/prostate.data"),
     DataFile("tinyshakespeare", "input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
              "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"),
-]  # fmt: skip
+]
 #: ``(dataset, name) -> DataFile`` for every file the book uses.
 FILES: dict[tuple[str, str], DataFile] = {(f.dataset, f.name): f for f in _FILES}
 #: Which dataset each loader reads (the book checks a chapter's data by the loaders it calls).
 LOADERS = {"load_fashion_mnist": "fashion-mnist", "fashion_mnist_torchvision": "fashion-mnist", "load_mr": "mr",
            "load_sst2": "sst2", "load_prostate": "prostate", "prostate_split": "prostate",
-           "load_tinyshakespeare": "tinyshakespeare"}  # fmt: skip
+           "load_tinyshakespeare": "tinyshakespeare"}
 
 
 def datasets() -> list[str]:
@@ -296,7 +296,7 @@ def locate_all(dataset: str, names: Sequence[str] | None = None, *, folders: lis
 
 
 def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, verify: bool = True,
-           download: bool = False) -> Path:  # fmt: skip
+           download: bool = False) -> Path:
     """Path of a verified dataset file.
 
     Parameters
@@ -338,7 +338,7 @@ class FetchError(DataNotFoundError):
 
 
 def download_files(specs: Sequence[DataFile], dest: str | Path, *, mirror: str | None = None,
-                   progress: bool = False, log=None) -> list[Path]:  # fmt: skip
+                   progress: bool = False, log=None) -> list[Path]:
     """Download ``specs`` into ``dest/<dataset>/<name>``: all files of one URL, or none of them.
 
     Raises
@@ -357,7 +357,7 @@ def download_files(specs: Sequence[DataFile], dest: str | Path, *, mirror: str |
     level = pooch.get_logger().level
     pooch.get_logger().setLevel("WARNING")  # we say what is downloaded, once
     try:
-        for url, group in _download.by_url(specs).items():
+        for group in _download.by_url(specs).values():
             src = _download.source_url(group[0], mirror)
             if log:
                 log(f"downloading {src}")
@@ -481,7 +481,7 @@ def prostate_split(prostate=None, *, folders: list[str | Path] | None = None) ->
     features = list(PROSTATE_FEATURES)
     train, test = df[df["train"]], df[~df["train"]]
     return ProstateSplit(train[features].to_numpy(), train["lpsa"].to_numpy(), test[features].to_numpy(),
-                         test["lpsa"].to_numpy())  # fmt: skip
+                         test["lpsa"].to_numpy())
 
 
 # --------------------------------------------------------------------------- #
@@ -489,7 +489,7 @@ def prostate_split(prostate=None, *, folders: list[str | Path] | None = None) ->
 # --------------------------------------------------------------------------- #
 #: Fashion-MNIST's ten classes, by label.
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                         "Bag", "Ankle boot")  # fmt: skip
+                         "Bag", "Ankle boot")
 _SPLITS = {"train": "train", "test": "t10k"}
 
 
@@ -563,11 +563,11 @@ def fashion_mnist_torchvision(root: str | Path, split: str = "train", *, transfo
             name = f"{prefix}-{kind}-ubyte"
             if not (raw / name).is_file():
                 with gzip.open(locate("fashion-mnist", name + ".gz", folders=folders), "rb") as src, \
-                        open(raw / (name + ".part"), "wb") as dst:  # fmt: skip
+                        open(raw / (name + ".part"), "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 os.replace(raw / (name + ".part"), raw / name)
     return datasets.FashionMNIST(str(root), train=_check_choice(split, "split", tuple(_SPLITS)) == "train",
-                                 transform=transform or transforms.ToTensor(), download=False)  # fmt: skip
+                                 transform=transform or transforms.ToTensor(), download=False)
 
 
 #: Where torchvision downloads CIFAR-10 from.
@@ -653,7 +653,7 @@ _KIM_RULES = [(re.compile(p), r) for p, r in [
     (r"[^A-Za-z0-9(),!?\'\`]", " "), (r"\'s", " 's"), (r"\'ve", " 've"), (r"n\'t", " n't"), (r"\'re", " 're"),
     (r"\'d", " 'd"), (r"\'ll", " 'll"), (r",", " , "), (r"!", " ! "), (r"\(", " ( "), (r"\)", " ) "),
     (r"\?", " ? "), (r"\s{2,}", " "),
-]]  # fmt: skip
+]]
 
 
 def tokenize(text: str, *, lower: bool = True) -> list[str]:
@@ -779,7 +779,7 @@ def subset_indices(n: int, size: int, seed: int, *, labels=None):
     order = torch.argsort(quota - take, descending=True, stable=True)
     take[order[: size - int(take.sum())]] += 1
     picked = [torch.nonzero(labels == c).flatten()[torch.randperm(int(m), generator=g)[:k]]
-              for c, m, k in zip(classes, counts, take)]  # fmt: skip
+              for c, m, k in zip(classes, counts, take)]
     return torch.cat(picked).sort().values
 
 

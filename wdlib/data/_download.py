@@ -18,7 +18,6 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-
 #: Environment variable naming a mirror: ``<mirror>/<dataset>/<file name of the canonical URL>``.
 MIRROR_VAR = "WDLIB_DATA_MIRROR"
 
@@ -69,7 +68,7 @@ def retrieve(url: str, group: Sequence, tmp: Path, progress: bool) -> dict[str, 
             path = retrieve(known_hash=f"sha256:{spec.sha256}", fname=spec.name)
         except ValueError as exc:  # pooch's hash mismatch
             raise ValueError(f"{url} served a file whose sha256 is not {spec.sha256}; nothing was saved "
-                             f"({exc})") from exc  # fmt: skip
+                             f"({exc})") from exc
         return {spec.name: Path(path)}
     members = [s.member for s in group]
     if fname.endswith(".zip"):
@@ -86,6 +85,6 @@ def retrieve(url: str, group: Sequence, tmp: Path, progress: bool) -> dict[str, 
             raise KeyError(f"{url} holds no {spec.member}")
         if (digest := pooch.file_hash(str(path), alg="sha256")) != spec.sha256:
             raise ValueError(f"{spec.member} in {url} has sha256 {digest}, expected {spec.sha256}; "
-                             "nothing was saved")  # fmt: skip
+                             "nothing was saved")
         out[spec.name] = path
     return out
