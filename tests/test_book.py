@@ -101,7 +101,7 @@ def test_dedupe_scripts_keeps_first_of_identical_entries():
     from sphinx.builders.html._assets import _JavaScript
 
     scripts = [_JavaScript(None, body="const A = 1"), _JavaScript("a.js"), _JavaScript("", body="const A = 1"),
-               _JavaScript("a.js", defer="defer")]  # fmt: skip
+               _JavaScript("a.js", defer="defer")]
     ctx = {"script_files": scripts}
     dedupe_scripts(None, "index", "page.html", ctx, None)
     assert ctx["script_files"] is scripts  # in place: later additions to the builder's list still land
@@ -130,7 +130,7 @@ def test_chapter_outputs_hold_no_progress_bar(tmp_path):
             "m = build_model('small_cnn', seed=seed, channels=(2, 2), hidden=4)\n"
             "x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))\n"
             "h = train.fit(m, train.make_optimizer(m, 'sgd', lr=0.1), (x, y), epochs=2, batch_size=4, seed=0)\n"
-            "print('trained', len(h))")  # fmt: skip
+            "print('trained', len(h))")
     path = _notebook(tmp_path, [params, nbformat.v4.new_code_cell(code)])
     out = tmp_path / "out" / "nb.ipynb"
     book.execute_chapter(path, out, timeout=300)  # without WDLIB_PROGRESS=0 a Jupyter kernel would show the bar

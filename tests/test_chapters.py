@@ -120,7 +120,7 @@ def test_chapter_2_parameters_change_the_results(built_book, tmp_path):
 
 def test_papermill_help_lists_every_parameter_with_type_and_meaning():
     out = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(CH3)],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+                         capture_output=True, text=True, check=True).stdout
     for name, info in book.notebook_parameters(CH3).items():
         assert f"{name}: {info['type']} (default {info['default']})" in out
         assert info["help"] in out

@@ -231,7 +231,7 @@ BAD = [
     ("l2 without rate", lambda: decay.l2_penalty([torch.ones(1)]), "weight_decay is required"),
     ("zero max norm", lambda: decay.max_norm_(torch.ones(2, 2), 0.0), "Invalid max_norm value: 0.0"),
     ("max norm dim out of range", lambda: decay.max_norm_(torch.ones(2, 2), 1.0, dim=2), "use dim=None"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "call", "message"), BAD, ids=[b[0] for b in BAD])
@@ -285,7 +285,7 @@ _TIMM = {  # small configurations of timm's own architectures
                                               "embed_dim": 8}),
     "convnext": ("convnext_atto", {}),
     "resnet": ("resnet18", {}),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("arch", ["vit", "deit-distilled", "swin", "convnext", "resnet"])
@@ -315,7 +315,7 @@ def test_torchvision_transformers_spare_their_tokens_and_bias_tables():
     for model, spared in ((vit, {"class_token", "encoder.pos_embedding"}),
                           (swin, {"features.1.0.attn.relative_position_bias_table",
                                   "features.3.0.attn.relative_position_bias_table"}),
-                          (mha, {"bias_k", "bias_v"})):  # fmt: skip
+                          (mha, {"bias_k", "bias_v"})):
         names = dict(model.named_parameters())
         assert spared <= set(names) and not (spared & _decayed(model))
         report = decay.decay_report(model).set_index("name")
@@ -347,7 +347,7 @@ def test_a_tied_weight_is_judged_the_same_whatever_the_registration_order(decay_
     assert bool(a & tied) == bool(b & tied) == decay_embeddings
     for model in (_Tied(False), _Tied(True)):
         spared = {n for g in decay.param_groups(model, 0.1, decay_embeddings=decay_embeddings)
-                  if g["weight_decay"] == 0 for n in g["param_names"]}  # fmt: skip
+                  if g["weight_decay"] == 0 for n in g["param_names"]}
         assert {"embed_norm.weight", "embed_norm.bias", "patch_embed.bias"} <= spared
         decay.check_param_groups(model, decay.param_groups(model, 0.1, decay_embeddings=decay_embeddings))
 
@@ -371,7 +371,7 @@ def test_decay_alone_shrinks_adamw_exponentially_and_adam_whatever_lambda():
     assert decay.decay_only_shrinkage(torch.optim.AdamW, row, lr=lr, weight_decay=1.0, steps=steps) == pytest.approx(
         (1 - lr) ** steps, rel=1e-5)
     small, big = (decay.decay_only_shrinkage(torch.optim.Adam, row, lr=lr, weight_decay=lam, steps=steps)
-                  for lam in (1e-4, 1e-2))  # fmt: skip
+                  for lam in (1e-4, 1e-2))
     assert small < 0.5 and abs(small - big) < 0.01
     with pytest.raises(ValueError, match="init is all zeros"):
         decay.decay_only_shrinkage(torch.optim.AdamW, torch.zeros(3), lr=lr, weight_decay=1.0, steps=1)

@@ -17,13 +17,13 @@ from .test_sweep import ROOT, _fmnist
 def _cli(*args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "wdlib.sweep", *args], cwd=ROOT, env=env, capture_output=True, check=False,
-                          text=True, timeout=300)  # fmt: skip
+                          text=True, timeout=300)
 
 SPEC = SweepSpec("toy", "tests.test_sweep:toy", "a toy", {
     "one": ({"a": 1.0, "b": 2}, sweep.grid(a=[1.0, 2.0]), [0, 1]),
     "blocks": [({"a": 1.0, "b": 2}, sweep.grid(a=[1.0, 2.0]), [0]),
                ({"a": 1.0, "b": 2}, sweep.grid(a=[2.0, 3.0]), [0, 1])],
-})  # fmt: skip
+})
 
 
 def test_profile_blocks_are_expanded_in_order_each_configuration_once():
@@ -44,7 +44,7 @@ def test_seed_offset_and_overrides_change_the_configurations():
     ({"overrides": {"n_trian": 5}}, r"no setting \['n_trian'\] to override"),
     ({"seed": -1}, "seed must be an integer >= 0"),
     ({"seed": 1.5}, "seed must be an integer >= 0"),
-])  # fmt: skip
+])
 def test_bad_seed_or_override_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SPEC.configs("one", **kwargs)
@@ -101,7 +101,7 @@ def test_text_regularizers_smoke_profile_records_norms_by_frequency_for_each_var
 def test_full_profile_without_committed_results_says_how_to_make_them(tmp_path):
     (tmp_path / "data" / "results").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match=r"python -m wdlib.sweep fmnist-bn --profile full.*"
-                       ) as err:  # fmt: skip
+                       ) as err:
         experiments.load_results("fmnist-bn", "full", root=tmp_path)
     assert "recompute=True" in str(err.value) and "holds 0 runs" in str(err.value)
 
@@ -127,13 +127,13 @@ def test_smoke_profile_is_computed_in_a_fresh_folder_or_resumed_in_a_given_one(t
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(a.drop(columns=list(sweep.PROVENANCE)),
                                   experiments.load_results("fmnist-size", "smoke")[0]
-                                  .drop(columns=list(sweep.PROVENANCE)), check_exact=True)  # fmt: skip
+                                  .drop(columns=list(sweep.PROVENANCE)), check_exact=True)
 
 
 def test_vision_norms_run_tracks_the_scale_invariant_weights_every_step():
     _fmnist()
     config = {"seed": 0, "batchnorm": True, "n_train": 100, "n_test": 50, "epochs": 2, "batch_size": 25,
-              "weight_decay": 1e-2, "lr": 0.05}  # fmt: skip
+              "weight_decay": 1e-2, "lr": 0.05}
     metrics, track = runs.vision_norms_run(config)
     assert set(track["name"]) == {"conv1.weight", "conv2.weight", "fc1.weight"}
     assert sorted(set(track["step"])) == list(range(9))  # step 0, then 2 epochs × 4 batches
@@ -160,7 +160,7 @@ def test_rerun_reports_identical_and_catches_a_changed_number(tmp_path):
     assert out.returncode == 1 and f"FAIL: run {key}" in out.stdout and "in test_acc" in out.stdout
     # the stored history's first epoch, re-run alone, against a tolerance measured here
     out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", key, "--prefix", "1",
-               "--rtol", "auto")  # fmt: skip
+               "--rtol", "auto")
     assert out.returncode == 0 and "rounding sensitivity here: threads" in out.stdout, out.stdout + out.stderr
     assert f"PASS: the first 1 epochs/steps of run {key}" in out.stdout
     out = _cli("fmnist-bn", "--profile", "smoke", "--store", str(store), "--rerun", "nosuchkey")
@@ -169,7 +169,7 @@ def test_rerun_reports_identical_and_catches_a_changed_number(tmp_path):
 
 def test_chapter_metadata_records_every_invocation(tmp_path):
     rec = {"command": "python -m wdlib.sweep 05_vision --profile full", "sweeps": {"x": {"runs": 3}},
-           "wall_seconds": 10.0}  # fmt: skip
+           "wall_seconds": 10.0}
     cli._write_chapter_metadata(tmp_path, rec)
     cli._write_chapter_metadata(tmp_path, {**rec, "wall_seconds": 5.5})
     meta = json.loads((tmp_path / "metadata.json").read_text())
@@ -226,7 +226,7 @@ def test_embedding_run_groups_words_by_training_frequency():
 def test_lm_run_follows_nanogpts_split_and_decay_rule():
     _text_data()
     config = {"seed": 0, "steps": 6, "eval_every": 3, "warmup": 2, "n_layer": 1, "n_embd": 32, "n_head": 2,
-              "eval_batches": 2}  # fmt: skip
+              "eval_batches": 2}
     metrics, hist = runs.lm_run(config)
     assert hist["step"].tolist() == [3, 6] and metrics["val_loss"] == hist["val_loss"].iloc[-1]
     vocab, train_tokens, val_tokens = runs._shakespeare()
@@ -242,7 +242,7 @@ def test_lm_run_follows_nanogpts_split_and_decay_rule():
     (runs.text_run, {"fold": 0}, "needs a 'seed'"),
     (runs.lm_run, {"seed": 0, "decay": "biases"}, "unknown decay rule 'biases'"),
     (runs.lm_run, {"seed": 0, "wd": 0.1}, r"unknown lm_run keys \['wd'\]"),
-])  # fmt: skip
+])
 def test_bad_text_and_lm_configurations_are_refused(fn, config, match):
     _text_data()
     with pytest.raises(ValueError, match=match):
@@ -266,7 +266,7 @@ def test_bad_text_and_lm_configurations_are_refused(fn, config, match):
     ("lm_run", {"lr": "1e-3"}, TypeError, r"lm_run: config\['lr'\] = '1e-3' is of type str; want a number > 0"),
     ("lm_run", {"schedule": "linear"}, ValueError, r"unknown lm schedule 'linear'"),
     ("lm_run", {"warmup": -1}, ValueError, r"config\['warmup'\] = -1 is out of range; want an integer >= 0"),
-])  # fmt: skip
+])
 def test_a_bad_value_is_refused_before_any_data_is_loaded(fn, config, error, match, monkeypatch):
     """Wrong types and out-of-range values name the key and what it wants; nothing is loaded or trained."""
     def no_data(*args, **kwargs):

@@ -61,7 +61,7 @@ def test_the_import_graph_has_no_cycle():
     ("wdlib.experiments", {"wdlib.runs", "wdlib.cli", "wdlib.models", "wdlib.train"}),  # the catalogue names runs
     ("wdlib.ridge", {"wdlib.decay", "wdlib.train", "wdlib.models"}),  # numpy only
     ("wdlib.conventions", {"wdlib.decay", "wdlib.ridge"}),
-])  # fmt: skip
+])
 def test_a_layer_does_not_reach_the_layers_above_it(module, forbidden):
     assert not (_reaches(_graph(), module) & forbidden)
 

@@ -44,7 +44,7 @@ def test_check_gradient_detects_the_seed_bug():
     """λ·Σw instead of λ·w is caught by the finite-difference check."""
     rng = np.random.default_rng(0)
     X, y, w, lam = rng.normal(size=(30, 3)), rng.normal(size=30), np.array([1.0, -2.0, 0.5]), 0.5
-    f = lambda t: linreg.loss(X, y, t, weight_decay=lam)  # noqa: E731
+    f = lambda t: linreg.loss(X, y, t, weight_decay=lam)
     g_fd = linreg.numerical_gradient(f, w)
     g_seed = linreg.gradient(X, y, w, weight_decay=0.0)[0] + lam * np.sum(w)
     assert np.linalg.norm(g_seed - g_fd) / np.linalg.norm(g_fd) > 1e-2
@@ -68,7 +68,7 @@ def test_gd_from_zero_reaches_min_norm_interpolant_when_p_exceeds_n():
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(10, 30)), rng.normal(size=10)
     res = linreg.fit_gd(X, y, lr=1 / linreg.hessian_max_eigenvalue(X, weight_decay=0, fit_intercept=False),
-                        weight_decay=0.0, n_steps=100_000, fit_intercept=False, tol=1e-12)  # fmt: skip
+                        weight_decay=0.0, n_steps=100_000, fit_intercept=False, tol=1e-12)
     np.testing.assert_allclose(res.w, np.linalg.pinv(X) @ y, atol=1e-8)
 
 
@@ -86,7 +86,7 @@ def test_hessian_eigenvalue_matches_numerical_hessian():
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(25, 3)), rng.normal(size=25)
     lam, p = 0.4, 3
-    grad = lambda t: np.append(*linreg.gradient(X, y, t[:p], t[p], weight_decay=lam))  # noqa: E731
+    grad = lambda t: np.append(*linreg.gradient(X, y, t[:p], t[p], weight_decay=lam))
     H = np.column_stack([linreg.numerical_gradient(lambda t, i=i: grad(t)[i], np.zeros(p + 1)) for i in range(p + 1)])
     assert linreg.hessian_max_eigenvalue(X, weight_decay=lam) == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-6)
 

@@ -81,7 +81,7 @@ def test_same_seed_same_weights_and_global_rng_untouched():
     ("small_cnn", {"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
     ("textcnn", {"vocab_size": 10, "widths": ()}, "widths must name at least one filter width"),
     ("char_transformer", {"vocab_size": 10, "n_embd": 30, "n_head": 4}, "must be divisible by n_head"),
-])  # fmt: skip
+])
 def test_bad_model_arguments(name, kwargs, message):
     with pytest.raises(ValueError, match=message):
         models.build_model(name, **kwargs)

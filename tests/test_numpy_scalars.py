@@ -29,7 +29,7 @@ CASES = {
     "decay.decoupled_decay_": lambda: decay.decoupled_decay_([torch.ones(2)], lr=F(0.1), weight_decay=F(0.1)),
     "decay.max_norm_": lambda: decay.max_norm_(torch.ones(2, 2), F(1.0)),
     "tracking.equilibrium_angular_update": lambda: tracking.equilibrium_angular_update(F(0.1), F(0.01)),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -96,7 +96,7 @@ BAD = [
     ("momentum 1", dict(lr=0.1, momentum=1.0), "Invalid momentum value: 1.0"),
     ("nesterov without momentum", dict(lr=0.1, nesterov=True), "Nesterov momentum requires"),
     ("text lr", dict(lr="fast"), "Invalid learning rate value: 'fast'"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("case", "kwargs", "message"), BAD, ids=[b[0] for b in BAD])
@@ -126,7 +126,7 @@ def test_a_group_added_after_construction_is_validated_and_decays_like_the_first
     torch.testing.assert_close(b.detach(), torch.full((2,), 1 - (0.5 if independent else 0.1) * 0.5))
     for bad, message in (({"lr": -1.0}, "Invalid learning rate value: -1.0"),
                          ({"weight_decay": "0.1"}, "Invalid weight_decay value: '0.1'"),
-                         ({"momentum": 1.0}, "Invalid momentum value: 1.0")):  # fmt: skip
+                         ({"momentum": 1.0}, "Invalid momentum value: 1.0")):
         with pytest.raises(ValueError, match=re.escape(message)):
             opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(1))], **bad})
 
@@ -142,7 +142,7 @@ def test_the_functional_core_is_the_optimizer():
         p.grad = g
         opt.step()
         sgdw([q], [g], buffers, lr=0.05, weight_decay=0.1, decay_scale=0.05, momentum=0.9, dampening=0.0,
-             nesterov=True, maximize=False)  # fmt: skip
+             nesterov=True, maximize=False)
     assert torch.equal(p.detach(), q)
 
 

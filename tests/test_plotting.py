@@ -32,7 +32,7 @@ def test_seed_summary_interval_is_a_t_interval(runs):
 def test_lambda_curve_draws_one_line_per_hue_and_baseline_for_zero(runs):
     ax = plotting.lambda_curve(runs[runs.lr == 0.1], hue="optimizer")
     assert [l.get_label() for l in ax.get_lines() if not l.get_label().startswith("_")] == \
-        ["optimizer=adam", "optimizer=adamw"]  # fmt: skip
+        ["optimizer=adam", "optimizer=adamw"]
     assert ax.get_xscale() == "log" and len(ax.collections) == 2  # two shaded bands
     plt.close("all")
 

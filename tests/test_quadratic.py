@@ -32,7 +32,7 @@ def test_gd_closed_form_equals_torch_sgd():
 @pytest.mark.slow
 @pytest.mark.parametrize(("optimizer", "kw"), [(torch.optim.SGD, {"lr": 0.1, "weight_decay": 0.5}),
                                                (torch.optim.SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.5}),
-                                               (torch.optim.Adam, {"lr": 1e-3, "weight_decay": 0.5})])  # fmt: skip
+                                               (torch.optim.Adam, {"lr": 1e-3, "weight_decay": 0.5})])
 def test_coupled_l2_converges_to_the_ridge_point(optimizer, kw):
     end = Q3.trajectory(optimizer, w0=np.zeros(3), steps=20_000, **kw)[-1]
     np.testing.assert_allclose(end, Q3.ridge(0.5), atol=1e-6)
@@ -48,7 +48,7 @@ def test_projected_gd_with_max_norm_reaches_the_matching_ridge_point():
     q = Quadratic.from_eigen([10.0, 1.0], w_star=[2.0, 1.0], angle=0.4)
     c = 1.0
     end = q.trajectory(torch.optim.SGD, w0=[0.0, 0.0], steps=3000, lr=0.05,
-                       after_step=lambda w: decay.max_norm_(w, c, dim=None))[-1]  # fmt: skip
+                       after_step=lambda w: decay.max_norm_(w, c, dim=None))[-1]
     assert np.linalg.norm(end) == pytest.approx(c)
     alpha = (q.grad(end) @ end) / -(end @ end)  # stationarity: ∇f + αw = 0 along w
     np.testing.assert_allclose(end, q.ridge(alpha), atol=1e-10)

@@ -87,7 +87,7 @@ def test_a_prefix_compares_the_histories_first_rows_but_not_their_accuracies(sto
 @pytest.mark.parametrize("kwargs, match", [
     ({"key": "nosuchkey"}, "no run 'nosuchkey'"),
     ({"prefix": 0}, "prefix must be an integer >= 1"),
-])  # fmt: skip
+])
 def test_bad_recheck_requests_are_refused(store, kwargs, match):
     kwargs = {"key": store.runs()["key"].iloc[0], **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -178,7 +178,7 @@ def _arm(config: str) -> str:
     ("fmnist-optimizers", {"optimizer": "adamw"}),
     # the character transformer: λ ∈ {0, 0.1, 1} on two seeds each
     ("lm-decay", {}),
-])  # fmt: skip
+])
 def test_a_low_variance_committed_row_reruns_within_the_seed_spread(name, where, report):
     """A whole committed run, re-run: every metric within z·√2·(pooled seed sd) of the stored value (any machine)."""
     spec, store = _committed(name)

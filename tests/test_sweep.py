@@ -82,7 +82,7 @@ def test_orphan_history_of_a_killed_run_is_ignored_then_replaced(tmp_path):
     sweep.run_sweep(TOY, TOY_CONFIGS[:1], store)
     orphan_key = sweep.run_key(TOY_CONFIGS[1])
     hist = pd.concat([pd.read_csv(store.history_path), pd.DataFrame({"key": [orphan_key] * 3, "step": [9, 9, 9],
-                                                                     "value": [0.0] * 3})])  # fmt: skip
+                                                                     "value": [0.0] * 3})])
     hist.to_csv(store.history_path, index=False)
     assert orphan_key not in set(sweep.Store(tmp_path / "s", sweep="toy").history()["key"])
     sweep.run_sweep(TOY, TOY_CONFIGS, sweep.Store(tmp_path / "s", sweep="toy"))
@@ -163,7 +163,7 @@ def test_incompatible_or_foreign_store_is_refused_and_left_untouched(tmp_path):
     (lambda: sweep.Store("x", sweep="t", fmt="hdf5"), ValueError, "unknown store format 'hdf5'"),
     (lambda: sweep.run_sweep("nowhere:fn", [{"a": 1, "seed": 0}], sweep.Store("/nonexistent/x", sweep="t")),
      ValueError, "cannot import run function 'nowhere:fn'"),
-])  # fmt: skip
+])
 def test_bad_sweep_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -192,7 +192,7 @@ def test_vision_run_rejects_unknown_keys_and_names():
 def _cli(*args, **kw):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "wdlib.sweep", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)  # fmt: skip
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
 def _rows(path):
@@ -232,7 +232,7 @@ def test_dask_local_cluster_equals_serial(tmp_path):
     serial = sweep.Store(tmp_path / "serial", sweep="smoke")
     sweep.run_sweep(FN, SMOKE, serial)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
-            distributed.Client(cl) as client:  # fmt: skip
+            distributed.Client(cl) as client:
         runs = sweep.run_sweep(FN, SMOKE, sweep.Store(tmp_path / "dask", sweep="smoke"), executor=client.get_executor())
     assert len(runs) == len(SMOKE)
     _same(serial, sweep.Store(tmp_path / "dask", sweep="smoke"))
@@ -242,7 +242,7 @@ def test_dask_local_cluster_equals_serial(tmp_path):
     (["nope"], "unknown sweep 'nope'; choose one of fmnist-lambda"),
     (["fmnist-lambda", "--profile", "huge"], "has no profile 'huge'; choose one of smoke, quick, full"),
     (["fmnist-lambda", "--executor", "gpu:4"], "unknown executor 'gpu:4'"),
-])  # fmt: skip
+])
 def test_cli_rejects_bad_arguments(args, message, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(args)
@@ -268,7 +268,7 @@ def slow_toy(config):
 def _python(code: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True)
 
 
 _ADDER = """

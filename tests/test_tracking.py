@@ -72,7 +72,7 @@ def test_parameter_outside_the_optimizer_is_reported():
 def test_steady_state_averages_the_last_part_of_each_group():
     t = pd.DataFrame({"step": [0, 1, 2, 3, 0, 1, 2, 3], "name": ["a"] * 4 + ["b"] * 4,
                       "norm": [1.0, 2, 3, 5, 1, 1, 1, 1], "angular_update": [np.nan, 1, 2, 4, np.nan, 0, 0, 2],
-                      "lr": 0.1, "effective_lr": [0.1, 0.2, 0.3, 0.5, 0, 0, 0, 0]})  # fmt: skip
+                      "lr": 0.1, "effective_lr": [0.1, 0.2, 0.3, 0.5, 0, 0, 0, 0]})
     s = steady_state(t, tail=0.5).set_index("name")
     assert s.loc["a", "angle"] == 3 and s.loc["a", "norm"] == 4 and s.loc["b", "angle"] == 1
     assert steady_state(t, tail=1.0).set_index("name").loc["a", "angle"] == pytest.approx(7 / 3)  # step 0's NaN skipped

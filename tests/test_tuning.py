@@ -101,7 +101,7 @@ def test_gradient_estimate_of_seed_001_returns_the_lambda_that_was_used(lam):
                                                                                            dtype=torch.float64) > 0)
     w = torch.zeros(5, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([w], lr=1, max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-16,
-                            line_search_fn="strong_wolfe")  # fmt: skip
+                            line_search_fn="strong_wolfe")
 
     def ce():
         return torch.nn.functional.binary_cross_entropy_with_logits(X @ w, y.double())

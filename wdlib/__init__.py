@@ -35,13 +35,13 @@ The canonical λ (``weight_decay``) minimizes ``‖y − Xw − b‖²/(2n) + (�
 scikit-learn's ``Ridge`` uses ``alpha = n·λ``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from ._optional import install_torch_hint
 
-from . import data, linreg, ridge, seeds
+#: The package's version, written only here (pyproject.toml and CITATION.cff read or are checked against it).
+__version__ = "0.2.0"
 
-try:
-    __version__ = version("wdlib")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0+unknown"
+install_torch_hint()  # `import wdlib.models` without torch says: pip install 'wdlib[torch]'
+
+from . import data, linreg, ridge, seeds  # noqa: E402  (after the hint, which covers them too)
 
 __all__ = ["__version__", "data", "linreg", "ridge", "seeds"]

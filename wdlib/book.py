@@ -4,20 +4,32 @@ The pipeline, in order:
 
 1. copy the book sources to a fresh staging folder (the repository is never
    written to);
-2. execute every chapter notebook listed in ``_toc.yml`` with papermill, one
+2. before executing anything: validate every chapter's parameters against its
+   ``parameters`` cell and check that the data every selected chapter reads is
+   on the search path (:func:`chapter_datasets`), listing everything missing;
+3. execute every chapter notebook listed in ``_toc.yml`` with papermill, one
    subprocess per chapter (kernel ``python3``, working directory = the chapter's
-   folder, a wall-clock timeout per chapter), after validating the parameters
-   against the notebook's ``parameters`` cell;
-3. fail, naming the chapter and the cell, if any output is an error;
-4. fold the papermill-injected parameters cell (tag ``hide-cell``);
-5. run ``jupyter-book build`` on the staging folder (execution is off in
+   folder, a wall-clock timeout per chapter) -- unless its executed copy in
+   ``<output>/cache`` has the same :func:`execution_key` (notebook, parameters,
+   ``wdlib`` sources, data, committed results, locked versions), which is then
+   reused (``--force`` executes every chapter);
+4. fail, naming the chapter and the cell, if any output is an error;
+5. fold the papermill-injected parameters cell (tag ``hide-cell``);
+6. run ``jupyter-book build`` on the staging folder (execution is off in
    ``_config.yml``) with ``-W -n --keep-going``;
-6. copy the HTML to ``<output>/html`` and write ``timings.json`` beside it.
+7. copy the HTML to ``<output>/html`` and write ``timings.json`` beside it.
+
+Why a content hash rather than jupyter-cache (which jupyter-book ships): its
+key is a notebook's code cells, so it would miss what decides a chapter's
+output here -- the papermill parameters, the ``wdlib`` code the cells call,
+the data files and the committed results -- and it executes with nbclient,
+not papermill.
 
 Command line::
 
     python -m wdlib.book build --profile quick
     python -m wdlib.book build --chapters 03 --param lam=0.5 --param seed=3
+    python -m wdlib.book build --profile full --force   # re-execute every chapter
     python -m wdlib.book check            # notebook hygiene
     python -m wdlib.book vendor-mathjax   # MathJax 3 from the npm registry into _vendor/
 """
@@ -25,11 +37,13 @@ Command line::
 from __future__ import annotations
 
 import argparse
-import functools
 import ast
+import functools
+import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -42,17 +56,23 @@ from pathlib import Path
 
 import yaml
 
+from .data import LOADERS
+
 __all__ = [
     "BookError",
     "BuildReport",
     "ChapterRun",
     "ParameterError",
     "build",
+    "chapter_datasets",
+    "check_data",
     "check_notebook",
+    "execution_key",
     "execute_chapter",
     "find_errors",
     "main",
     "notebook_parameters",
+    "repository_url",
     "toc_chapters",
     "validate_parameters",
     "vendor_mathjax",
@@ -273,7 +293,7 @@ def execute_chapter(
         sys.executable, "-m", "papermill", str(src.resolve()), str(dst.resolve()),
         "-f", params_file, "-k", kernel, "--cwd", str(dst.parent.resolve()),
         "--no-progress-bar", "--log-level", "WARNING",
-    ]  # fmt: skip
+    ]
     env = {**os.environ, "WDLIB_PROGRESS": "0", **(env or {})}
     t0 = time.perf_counter()
     try:
@@ -300,6 +320,116 @@ def execute_chapter(
 # --------------------------------------------------------------------------- #
 # build
 # --------------------------------------------------------------------------- #
+_LOADER_CALL = re.compile(r"\b(" + "|".join(LOADERS) + r")\(")
+
+
+def _code(path: Path) -> str:
+    import nbformat
+
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+
+
+def chapter_datasets(path: str | Path, parameters: dict | None = None) -> list[str]:
+    """The datasets a chapter reads when executed with ``parameters``.
+
+    Those its code cells load (a call of a :data:`wdlib.data.LOADERS` function),
+    and, when it trains its sweeps live (a profile other than ``"full"``, or
+    ``recompute``), those its sweeps (:data:`wdlib.experiments.CHAPTER_SWEEPS`)
+    train on.
+    """
+    from . import experiments
+
+    path = Path(path)
+    params = {k: v["default"] for k, v in notebook_parameters(path).items()} | dict(parameters or {})
+    found = [LOADERS[m] for m in _LOADER_CALL.findall(_code(path))]
+    profile = params.get("profile", "full")
+    if profile != "full" or params.get("recompute"):
+        for name in experiments.CHAPTER_SWEEPS.get(path.stem, []):
+            found += experiments.SWEEPS[name].datasets(profile)
+    return list(dict.fromkeys(found))
+
+
+def check_data(needs: dict[str, list[str]]) -> None:
+    """Raise one :class:`BookError` listing every dataset file missing for ``needs`` (``chapter -> datasets``)."""
+    from . import data
+
+    wanted = list(dict.fromkeys(d for ds in needs.values() for d in ds))
+    try:
+        absent = data.missing(wanted)
+    except data.ChecksumError as exc:
+        raise BookError(f"a dataset file is corrupt: {exc}") from None
+    if not absent:
+        return
+    lines = []
+    for chapter, ds in needs.items():
+        files = [f"{s.dataset}/{s.name}" for s in absent if s.dataset in ds]
+        if files:
+            lines.append(f"{chapter}: {', '.join(files)}")
+    names = " ".join(dict.fromkeys(s.dataset for s in absent))
+    raise BookError(
+        "data missing; nothing was executed. Missing files, by chapter:\n  " + "\n  ".join(lines)
+        + f"\nFetch them with `make data` (= python -m wdlib.data fetch {names}), or see below.\n"
+        + data.missing_message(absent, data.search_path())
+    )
+
+
+def _results_files(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "data" / "results").rglob("*") if p.is_file())
+
+
+def execution_key(root: str | Path, notebook: str | Path, parameters: dict) -> str:
+    """Content hash of everything that decides a chapter's executed output.
+
+    The notebook's bytes, its parameters, every ``wdlib/*.py`` of ``root``, the
+    sha256 of the data files it reads (:func:`chapter_datasets`), the committed
+    results (``data/results/``) if it calls ``load_results``, ``requirements.lock``
+    and the Python version.  Same key: re-executing would give the same notebook
+    (up to timings), so the build reuses the cached one.
+    """
+    from . import data
+
+    root, nb = Path(root), Path(root) / notebook
+    h = hashlib.sha256()
+
+    def feed(label: str, payload: bytes) -> None:
+        h.update(f"{label}\0{len(payload)}\0".encode())
+        h.update(payload)
+
+    feed("notebook", nb.read_bytes())
+    feed("parameters", json.dumps(parameters, sort_keys=True, default=str).encode())
+    for path in sorted((root / "wdlib").rglob("*.py")):
+        feed(f"wdlib/{path.relative_to(root / 'wdlib').as_posix()}", path.read_bytes())
+    for name in chapter_datasets(nb, parameters):
+        for spec in data.dataset_files(name):  # found files match these (checked before executing)
+            feed(f"data/{spec.dataset}/{spec.name}", spec.sha256.encode())
+    if "load_results(" in _code(nb):
+        for path in _results_files(root):
+            feed(path.relative_to(root).as_posix(), path.read_bytes())
+    lock = root / "requirements.lock"
+    feed("requirements.lock", lock.read_bytes() if lock.is_file() else b"")
+    feed("python", sys.version.encode())
+    return h.hexdigest()
+
+
+def _cached(cache: Path, chapter: str, key: str) -> tuple[Path, dict] | None:
+    nb, meta = cache / chapter / f"{key}.ipynb", cache / chapter / f"{key}.json"
+    if nb.is_file() and meta.is_file():
+        return nb, json.loads(meta.read_text(encoding="utf-8"))
+    return None
+
+
+def _store(cache: Path, chapter: str, key: str, executed: Path, seconds: float) -> None:
+    """Keep one executed copy per chapter (the latest), written atomically."""
+    folder = cache / chapter
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    shutil.copy2(executed, folder / f"{key}.ipynb.part")
+    os.replace(folder / f"{key}.ipynb.part", folder / f"{key}.ipynb")
+    meta = {"seconds": round(seconds, 2), "executed": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (folder / f"{key}.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
 @dataclass
 class BuildReport:
     """Result of :func:`build`: per-chapter runs, the HTML folder and total times."""
@@ -372,8 +502,17 @@ def _select(notebooks: list[Path], chapters) -> list[Path]:
     return chosen
 
 
+def repository_url(root: str | Path = ".") -> str:
+    """The repository's address: ``[project.urls] Repository`` of ``root/pyproject.toml``, its one written place."""
+    path = Path(root) / "pyproject.toml"
+    found = re.search(r'^Repository\s*=\s*"([^"]+)"', path.read_text(encoding="utf-8"), re.M) if path.is_file() else None
+    if found is None:
+        raise BookError(f"{path.resolve()} names no Repository under [project.urls]")
+    return found.group(1)
+
+
 def stage(root: str | Path, staging: str | Path) -> Path:
-    """Copy the book sources of ``root`` into a fresh ``staging`` folder."""
+    """Copy the book sources of ``root`` into a fresh ``staging`` folder (``_config.yml`` gets the repository URL)."""
     root, staging = Path(root).resolve(), Path(staging).resolve()
     if staging == root or staging in root.parents:
         raise BookError(f"staging folder {staging} would overwrite the book sources; choose another.")
@@ -392,6 +531,12 @@ def stage(root: str | Path, staging: str | Path) -> Path:
             shutil.copytree(src, staging / name, ignore=_IGNORE)
         elif src.is_file():
             shutil.copy2(src, staging / name)
+    config = staging / "_config.yml"
+    if config.is_file() and (root / "pyproject.toml").is_file():
+        text = config.read_text(encoding="utf-8")
+        if re.search(r"^repository:\n", text, re.M):  # the theme's repository and issues buttons link here
+            text = re.sub(r"^repository:\n", f"repository:\n  url: {repository_url(root)}\n", text, count=1, flags=re.M)
+            config.write_text(text, encoding="utf-8")
     return staging
 
 
@@ -411,6 +556,7 @@ def build(
     html: bool = True,
     log=None,
     heartbeat: float = 60,
+    force: bool = False,
 ) -> BuildReport:
     """Execute the chapters and build the HTML book.
 
@@ -437,6 +583,9 @@ def build(
         while it runs, its time when done); ``print`` (flushed) by default.
     heartbeat : float, default 60
         Seconds between "still executing" lines (0: none).
+    force : bool, default False
+        Execute every selected chapter, even one whose executed copy in
+        ``<output>/cache`` has the same :func:`execution_key`.
 
     Returns
     -------
@@ -455,14 +604,25 @@ def build(
         if "profile" in notebook_parameters(root / nb):
             params.setdefault("profile", profile)
         plans.append((nb, validate_parameters(root / nb, params)))
+    check_data({nb.stem: chapter_datasets(root / nb, params) for nb, params in plans})
     staging = stage(root, output / "staging")
+    cache = output / "cache"
     runs = []
     t0 = time.perf_counter()
     for i, (nb, params) in enumerate(plans, 1):
         label = f"[{i}/{len(plans)}] {nb.stem}"
+        key = execution_key(root, nb, params)
+        hit = None if force else _cached(cache, nb.stem, key)
+        if hit is not None:
+            shutil.copy2(hit[0], staging / nb)
+            log(f"{label}: unchanged since {hit[1]['executed']}; reusing its executed copy "
+                f"(it took {_clock(hit[1]['seconds'])}; --force re-executes)")
+            runs.append(ChapterRun(nb.stem, 0.0, "cached", params))
+            continue
         log(f"{label}: executing {nb}{' ' + json.dumps(params) if params else ''}")
         with _Heartbeat(log, label, heartbeat):
             seconds = execute_chapter(root / nb, staging / nb, parameters=params, timeout=timeout)
+        _store(cache, nb.stem, key, staging / nb, seconds)
         log(f"{label}: done in {_clock(seconds)} (all so far: {_clock(time.perf_counter() - t0)})")
         runs.append(ChapterRun(nb.stem, round(seconds, 2), "ok", params))
     execute_seconds = time.perf_counter() - t0
@@ -565,9 +725,11 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--profile", choices=PROFILES, default="quick", help="quick (CI) or full (published results)")
     b.add_argument("--chapters", nargs="+", metavar="CH", help="chapter stems or prefixes, e.g. 03 (executes only; no HTML)")
     b.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                   help="parameter for every selected chapter (YAML value), e.g. -p lam=0.5")  # fmt: skip
+                   help="parameter for every selected chapter (YAML value), e.g. -p lam=0.5")
     b.add_argument("--output", default="_build", help="output folder (default: _build)")
     b.add_argument("--timeout", type=float, default=1200, help="wall-clock seconds per chapter (default: 1200)")
+    b.add_argument("--force", action="store_true",
+                   help="execute every chapter, even those unchanged since their cached execution")
     c = sub.add_parser("check", help="check that the chapters are stored stripped, with one parameters cell")
     c.add_argument("--root", default=".")
     m = sub.add_parser("vendor-mathjax", help=f"fetch MathJax {MATHJAX_VERSION} from npm into {MATHJAX_DIR}")
@@ -583,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
         params = dict(_parse_assignment(p) for p in args.param)
         report = build(args.root, profile=args.profile, chapters=args.chapters, parameters=params,
-                       output=args.output, timeout=args.timeout)  # fmt: skip
+                       output=args.output, timeout=args.timeout, force=args.force)
     except (BookError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

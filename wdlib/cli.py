@@ -16,8 +16,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .experiments import CHAPTER_SWEEPS, SWEEPS, results_folder
-from .sweep import (IncompatibleStoreError, Store, StoreBusyError, _atomic_write, executor, provenance, run_sweep,
-                    workers)  # fmt: skip
+from .sweep import (
+    IncompatibleStoreError,
+    Store,
+    StoreBusyError,
+    _atomic_write,
+    executor,
+    provenance,
+    run_sweep,
+    workers,
+)
 
 __all__ = ["main"]
 
@@ -29,7 +37,7 @@ def _write_chapter_metadata(folder: Path, record: dict) -> None:
     sessions = meta.get("sessions", [])
     sessions.append(record)
     meta.update({"command": record["command"], "sweeps": record["sweeps"], "sessions": sessions,
-                 "wall_seconds_total": sum(s["wall_seconds"] for s in sessions)})  # fmt: skip
+                 "wall_seconds_total": sum(s["wall_seconds"] for s in sessions)})
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n"))
 
@@ -109,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 store = store_for(name)
                 runs = run_sweep(SWEEPS[name].fn, SWEEPS[name].configs(args.profile), store, executor=pool,
-                                 threads=args.threads, progress=args.progress, wait=args.wait)  # fmt: skip
+                                 threads=args.threads, progress=args.progress, wait=args.wait)
             except (StoreBusyError, IncompatibleStoreError) as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 3
             new = runs.attrs["new"]
             counts[name] = {"runs": len(runs), "new": new, "store": str(store.path),
-                            "description": SWEEPS[name].description}  # fmt: skip
+                            "description": SWEEPS[name].description}
             print(f"{name} ({args.profile}): {len(runs)} runs in {store.path} ({new} new, {len(runs) - new} already "
                   "there)", flush=True)
     finally:
@@ -128,5 +136,5 @@ def main(argv: list[str] | None = None) -> int:
             "command": command, "sweeps": counts, "started_at": started,
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - start, 1), **provenance(), "threads": args.threads,
-            "executor": args.executor})  # fmt: skip
+            "executor": args.executor})
     return 0

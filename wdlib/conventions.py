@@ -45,7 +45,7 @@ CONVENTIONS: dict[str, tuple[str, str]] = {
     "statsmodels": ("coupled", "OLS.fit_regularized(alpha=a, L1_wt=0): RSS/(2n) + (a/2)‖w‖²; λ = a"),
     "glmnet": ("coupled", ("glmnet(alpha=0, lambda=L), gaussian: fits y/s_y with penalty L/s_y on standardized x; "
                            "λ = L / s_y on standardized x and the original y")),
-}  # fmt: skip
+}
 
 
 def factor(convention: str, n_samples: int | None = None, loss: str = "mse", y_scale=None) -> Fraction:
@@ -82,7 +82,7 @@ def _scaled(value, name: str, factor: Fraction):
 
 
 def to_canonical(value: float, convention: str, *, n_samples: int | None = None, loss: str = "mse",
-                 y_scale: float | None = None) -> float:  # fmt: skip
+                 y_scale: float | None = None) -> float:
     """The canonical λ equivalent to a framework's weight-decay ``value``.
 
     Parameters
@@ -121,7 +121,7 @@ def to_canonical(value: float, convention: str, *, n_samples: int | None = None,
     return _scaled(value, "value", factor(convention, n_samples, loss, y_scale))
 
 def from_canonical(weight_decay: float, convention: str, *, n_samples: int | None = None, loss: str = "mse",
-                   y_scale: float | None = None) -> float:  # fmt: skip
+                   y_scale: float | None = None) -> float:
     """A framework's weight-decay number for the canonical λ ``weight_decay`` (inverse of :func:`to_canonical`).
 
     >>> from_canonical(0.01, "keras_l2")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import math
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -66,7 +65,7 @@ def _check_patterns(patterns: Sequence[str], names: Sequence[str], label: str) -
 #: ``add_bias_kv`` biases.  Matched on the last component of a parameter's name.
 SPARED_BY_NAME = frozenset({"bias_k", "bias_v", "relative_position_bias_table", "cls_token", "class_token", "dist_token",
                             "reg_token", "mask_token", "pos_embed", "pos_embedding", "position_embedding",
-                            "absolute_pos_embed"})  # fmt: skip
+                            "absolute_pos_embed"})
 
 
 def _embedding_names(model: nn.Module) -> set[str]:
@@ -221,7 +220,7 @@ def check_param_groups(model: nn.Module, groups: Iterable[dict] | torch.optim.Op
         known = {"params", "param_names", "lr", "weight_decay", "momentum", "dampening", "nesterov", "betas", "eps",
                  "amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused", "initial_lr",
                  "decoupled_weight_decay", "alpha", "centered", "lr_decay", "initial_accumulator_value", "rho",
-                 "momentum_decay", "independent_decay"}  # fmt: skip
+                 "momentum_decay", "independent_decay"}
         owner = "torch.optim"
     names = {id(p): n for n, p in model.named_parameters()}
     seen: dict[int, int] = {}
@@ -286,7 +285,7 @@ def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay:
 
 
 def decay_only_shrinkage(optimizer: type[torch.optim.Optimizer], init: torch.Tensor, *, lr: float,
-                         weight_decay: float, steps: int) -> float:  # fmt: skip
+                         weight_decay: float, steps: int) -> float:
     """``‖w_T‖ / ‖w_0‖`` after ``steps`` steps of ``optimizer`` on a tensor whose data gradient is always zero.
 
     What the decay alone does to a parameter no batch touches (an embedding

@@ -44,6 +44,14 @@ class SweepSpec:
     profiles: Mapping[str, tuple | Sequence[tuple]] = field(default_factory=dict)
     results: str | None = None
 
+    def datasets(self, profile: str) -> list[str]:
+        """The datasets (keys of :func:`wdlib.data.datasets`) the profile's runs train on."""
+        fixed = _RUN_DATA.get(self.fn)
+        if fixed is not None:
+            return [fixed]
+        default = RUN_DEFAULTS.get(self.fn.rpartition(":")[2], {}).get("dataset")
+        return sorted({c.get("dataset", default) for c in self.configs(profile)} - {None})
+
     def command(self, profile: str = "full") -> str:
         """The shell command that (re)computes this profile into its results folder."""
         return f"python -m wdlib.sweep {self.name} --profile {profile}"
@@ -74,6 +82,9 @@ class SweepSpec:
         return out
 
 
+#: The dataset a run function trains on; the text runs name theirs (``config["dataset"]``).
+_RUN_DATA = {"wdlib.runs:vision_run": "fashion-mnist", "wdlib.runs:vision_norms_run": "fashion-mnist",
+             "wdlib.runs:lm_run": "tinyshakespeare"}
 _VISION = "wdlib.runs:vision_run"
 _NORMS = "wdlib.runs:vision_norms_run"
 _OVERFIT = {"n_train": 1000, "n_test": 10000, "batch_size": 64, "epochs": 30, "eval_every": 30}
@@ -95,7 +106,7 @@ def _landscape(base, lrs, wds, seeds, matched_seeds, matched_wds, extra_sgd_wds=
         parts.append((matched, grid(weight_decay=matched_wds), matched_seeds))
     if extra_sgd_wds:
         parts.append(({**base, "optimizer": "sgd", "lr": lrs["sgd"][len(lrs["sgd"]) // 2]},
-                      grid(weight_decay=list(extra_sgd_wds)), matched_seeds))  # fmt: skip
+                      grid(weight_decay=list(extra_sgd_wds)), matched_seeds))
     return parts
 
 
@@ -115,7 +126,7 @@ def _bn_parts(base, wds, seeds):
     """BatchNorm on and off, decaying the weights only or every parameter (biases, BN gains and shifts)."""
     return [({**base, "batchnorm": True}, [{"weight_decay": 0.0, "decay": "matrices"}]
              + grid(weight_decay=wds, decay=["matrices", "all"]), seeds),
-            ({**base, "batchnorm": False}, grid(weight_decay=wds, decay=["matrices", "all"]), seeds)]  # fmt: skip
+            ({**base, "batchnorm": False}, grid(weight_decay=wds, decay=["matrices", "all"]), seeds)]
 
 
 _TEXT = "wdlib.runs:text_run"
@@ -123,11 +134,11 @@ _TEXT_EMB = "wdlib.runs:text_embedding_run"
 _LM = "wdlib.runs:lm_run"
 #: the small MR setting of chapter 6's regularizer comparison: Kim's network at 64 dimensions, Adam, 4 epochs
 _MR_SMALL = {"dataset": "mr", "embed_dim": 64, "optimizer": "adam", "lr": 1e-3, "epochs": 4, "max_norm": 0,
-             "dropout": 0.5, "decay_embeddings": True}  # fmt: skip
+             "dropout": 0.5, "decay_embeddings": True}
 _MR_SMOKE = {**_MR_SMALL, "embed_dim": 16, "maps": 8, "epochs": 1, "n_train": 300}
 _MR_QUICK = {**_MR_SMALL, "n_train": 2000, "epochs": 3}
 _LM_QUICK = {"n_layer": 2, "n_head": 2, "n_embd": 64, "block_size": 32, "batch_size": 8, "steps": 150, "warmup": 15,
-             "eval_every": 50, "eval_batches": 4}  # fmt: skip
+             "eval_every": 50, "eval_batches": 4}
 
 
 def _decay_points(l2, decoupled):
@@ -139,7 +150,7 @@ def _regularizers(base, folds, dropouts, l2, decoupled):
     """Chapter 6's comparison at one budget: nothing, Kim's max-norm (s = 3), Adam + L2 and AdamW over λ grids,
     every weight matrix decayed (embeddings too), with each dropout rate, on each MR fold."""
     regs = [{"optimizer": "adam", "weight_decay": 0.0, "max_norm": 0},
-            {"optimizer": "adam", "weight_decay": 0.0, "max_norm": 3.0}] + _decay_points(l2, decoupled)  # fmt: skip
+            {"optimizer": "adam", "weight_decay": 0.0, "max_norm": 3.0}] + _decay_points(l2, decoupled)
     return (base, [{**r, "dropout": d, "fold": f} for d in dropouts for r in regs for f in folds], [0])
 
 
@@ -244,7 +255,7 @@ _SWEEP_LIST = [
         },
         results="06_text/text-regularizers",
     ),
-]  # fmt: skip
+]
 
 #: name -> :class:`SweepSpec`: the sweeps that ``python -m wdlib.sweep NAME`` and the chapters run.
 SWEEPS: dict[str, SweepSpec] = {s.name: s for s in _SWEEP_LIST}
@@ -285,7 +296,7 @@ def _spec(name: str) -> SweepSpec:
 def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: Mapping | None = None,
                  recompute: bool = False, root: str | Path | None = None, store: str | Path | None = None,
                  executor=None, threads: int | None = None, progress: bool | None = False,
-                 complete: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+                 complete: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The run table and histories of a named sweep's profile, loaded or computed.
 
     The ``full`` profile is read from its committed folder (:func:`results_folder`)

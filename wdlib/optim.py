@@ -19,7 +19,7 @@ __all__ = ["SGDW", "sgdw"]
 
 def sgdw(params: list[torch.Tensor], grads: list[torch.Tensor], momentum_buffers: list[torch.Tensor | None], *,
          lr: float, weight_decay: float, decay_scale: float, momentum: float, dampening: float, nesterov: bool,
-         maximize: bool) -> None:  # fmt: skip
+         maximize: bool) -> None:
     """One SGDW step on lists of tensors, in place (the functional core of :class:`SGDW`; input trusted).
 
     ``momentum_buffers`` is updated in place: a ``None`` entry becomes the
@@ -80,7 +80,7 @@ class SGDW(Optimizer):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False, *, independent_decay: bool = False, maximize: bool = False):  # fmt: skip
+                 nesterov: bool = False, *, independent_decay: bool = False, maximize: bool = False):
         lr = _number(lr, "learning rate", low=0.0, low_ok=False)
         momentum = _number(momentum, "momentum", low=0.0, low_ok=True, high=1.0)
         dampening = _number(dampening, "dampening", low=0.0, low_ok=True, high=1.0 + 1e-12)
@@ -126,7 +126,7 @@ class SGDW(Optimizer):
             sgdw(params, [p.grad for p in params], buffers, lr=lr, weight_decay=group["weight_decay"],
                  decay_scale=lr / group["initial_lr"] if group["independent_decay"] else lr,
                  momentum=group["momentum"], dampening=group["dampening"], nesterov=group["nesterov"],
-                 maximize=group["maximize"])  # fmt: skip
+                 maximize=group["maximize"])
             if group["momentum"] != 0:
                 for p, buf in zip(params, buffers):
                     self.state[p]["momentum_buffer"] = buf

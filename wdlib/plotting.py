@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_WIDTH", "STYLE", "heatmap", "legend_outside", "lambda_curve", "norm_trajectories", "quadratic_contours", "seed_summary",
-           "training_curves", "use_style"]  # fmt: skip
+__all__ = ["MAX_WIDTH", "STYLE", "heatmap", "lambda_curve", "legend_outside", "norm_trajectories", "quadratic_contours",
+           "seed_summary", "training_curves", "use_style"]
 
 #: The project's matplotlib rc settings (:func:`use_style`).  Sized for the book's 688-px text column: a
 #: figure at most 7 in wide is shown at its natural size, so the 9-pt tick labels and legends are 9 pt on
@@ -93,7 +93,7 @@ def seed_summary(df: pd.DataFrame, x: str, y: str, *, by=(), confidence: float =
 
 def lambda_curve(df: pd.DataFrame, y: str = "test_acc", *, x: str = "weight_decay", hue: str | None = None,
                  ax=None, logx: bool = True, label: str | None = None, confidence: float = 0.95,
-                 band: str = "t"):  # fmt: skip
+                 band: str = "t"):
     """``y`` against λ (or another ``x``): the seed mean with a shaded band, one line per ``hue`` value.
 
     ``band="t"`` shades the t-interval of the mean at ``confidence``;
@@ -154,7 +154,7 @@ def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str 
             ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize, color=ink)
     if finite.size:
         i, j = np.unravel_index(np.nanargmax(table.values) if best == "max" else np.nanargmin(table.values),
-                                table.shape)  # fmt: skip
+                                table.shape)
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="red", lw=2))
     if colorbar:
         ax.figure.colorbar(im, ax=ax, label=value)
@@ -175,7 +175,7 @@ def norm_trajectories(track: pd.DataFrame, y: str = "norm", *, hue: str = "name"
 
 
 def training_curves(history: pd.DataFrame, metric: str = "loss", *, x: str | None = None, ax=None,
-                    label: str | None = None):  # fmt: skip
+                    label: str | None = None):
     """Every ``*_{metric}`` column of a :func:`wdlib.train.fit` / ``fit_lm`` history against epoch (or step)."""
     x = x or ("epoch" if "epoch" in history.columns else "step")
     cols = [c for c in history.columns if c.endswith(f"_{metric}")]
@@ -185,14 +185,14 @@ def training_curves(history: pd.DataFrame, metric: str = "loss", *, x: str | Non
     for c in cols:
         d = history[[x, c]].dropna()
         ax.plot(d[x], d[c], marker="o" if len(d) < 30 else None, ms=3,
-                label=f"{label} {c}" if label else c.removesuffix(f"_{metric}"))  # fmt: skip
+                label=f"{label} {c}" if label else c.removesuffix(f"_{metric}"))
     ax.set(xlabel=x, ylabel=metric)
     ax.legend()
     return ax
 
 
 def quadratic_contours(q, ax=None, *, xlim=(-2.0, 3.0), ylim=(-2.0, 3.0), levels: int = 12, norm_circles=None,
-                       resolution: int = 300):  # fmt: skip
+                       resolution: int = 300):
     """Contours of a :class:`wdlib.quadratic.Quadratic` (solid), ``w*`` marked, optional ``‖w‖ = r`` circles (dashed).
 
     ``levels`` contour levels at quantiles of ``√f`` over the plotted grid, so that even a
@@ -212,7 +212,7 @@ def quadratic_contours(q, ax=None, *, xlim=(-2.0, 3.0), ylim=(-2.0, 3.0), levels
     f = q.loss(grid)
     root = np.sqrt(f)
     ax.contour(xs, ys, root, levels=np.unique(np.quantile(root, np.linspace(0.01, 0.6, levels))), colors="0.6",
-               linewidths=0.8)  # fmt: skip
+               linewidths=0.8)
     for r in norm_circles or ():
         t = np.linspace(0, 2 * np.pi, 200)
         ax.plot(r * np.cos(t), r * np.sin(t), color="0.3", ls="--", lw=0.8)

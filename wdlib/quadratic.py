@@ -105,7 +105,7 @@ class Quadratic:
         return self.w_star - ((1 - lr * lam) ** t[..., None] * z) @ Q.T
 
     def trajectory(self, optimizer: Callable, *, w0, steps: int, after_step: Callable | None = None,
-                   **optimizer_kw) -> np.ndarray:  # fmt: skip
+                   **optimizer_kw) -> np.ndarray:
         """Iterates of a torch optimizer on ``f`` (float64), shape (steps + 1, d), ``w0`` first.
 
         ``optimizer`` is a class such as ``torch.optim.Adam``, built as

@@ -124,7 +124,7 @@ class Recheck:
 
     def summary(self, rtol: float | None = None) -> str:
         what = (f"the first {self.prefix} epochs/steps of run {self.key} ({len(self.compared)} values)"
-                if self.prefix is not None else f"run {self.key} ({len(self.metrics)} metrics)")  # fmt: skip
+                if self.prefix is not None else f"run {self.key} ({len(self.metrics)} metrics)")
         if self.identical:
             verdict = "identical, bit for bit"
         else:
@@ -195,7 +195,7 @@ def recheck(fn: Callable | str, store: Store, key: str, *, prefix: int | None = 
         if not new[labels].astype(str).equals(old[labels].astype(str)):
             raise ValueError(f"run {key}: the re-run's history rows ({labels}) do not line up with the stored ones")
         parts = [pd.DataFrame({"row": range(len(new)), "column": c, "stored": old[c].astype(float),
-                               "now": new[c].astype(float)}) for c in numeric]  # fmt: skip
+                               "now": new[c].astype(float)}) for c in numeric]
         compared_history = pd.concat(parts, ignore_index=True)
         compared_history["rel_diff"] = _rel_diff(compared_history["stored"], compared_history["now"])
         compared_history["checked"] = compared_history["column"].map(_continuous)
@@ -264,7 +264,7 @@ def rounding_sensitivity(fn: Callable | str, config: Mapping, *, prefix: int, th
 
 
 def prefix_tolerance(sensitivity: Mapping[str, float], *, factor: float = PREFIX_FACTOR,
-                     floor: float = PREFIX_FLOOR) -> float:  # fmt: skip
+                     floor: float = PREFIX_FLOOR) -> float:
     """``max(factor × the largest sensitivity, floor)``: the relative tolerance of a cross-machine prefix re-check.
 
     >>> prefix_tolerance({"threads 2": 1e-8, "kernels capped at avx2": 2.5e-5})

@@ -808,7 +808,7 @@ ESL_TABLE_3_3_PUBLISHED = pd.DataFrame(
     {"LS": [2.465, 0.680, 0.263, -0.141, 0.210, 0.305, -0.288, -0.021, 0.267, 0.521, 0.179],
      "Ridge": [2.452, 0.420, 0.238, -0.046, 0.162, 0.227, 0.000, 0.040, 0.133, 0.492, 0.165]},
     index=["Intercept", "lcavol", "lweight", "age", "lbph", "svi", "lcp", "gleason", "pgg45",
-           "Test Error", "Std Error"])  # fmt: skip
+           "Test Error", "Std Error"])
 
 
 def esl_table_3_3(prostate: pd.DataFrame, *, ridge_df: float = 5.0) -> pd.DataFrame:

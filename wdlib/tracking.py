@@ -112,7 +112,7 @@ class NormTracker:
             lr = self._lr(name, p)
             self.rows.append({"step": step, "name": name, "norm": norm,
                               "angular_update": angle(prev, p) if prev is not None else math.nan,
-                              "lr": lr, "effective_lr": lr / norm**2 if norm > 0 else math.inf})  # fmt: skip
+                              "lr": lr, "effective_lr": lr / norm**2 if norm > 0 else math.inf})
             self._last[name] = p.detach().clone()
 
     def to_frame(self) -> pd.DataFrame:
@@ -137,4 +137,4 @@ def steady_state(track: pd.DataFrame, *, by: Sequence[str] = ("name",), tail: fl
     last = track[track["step"] > (1 - tail) * track["step"].max()]
     return (last.groupby(list(by)).agg(angle=("angular_update", "mean"), norm=("norm", "mean"),
                                        effective_lr=("effective_lr", "mean"), lr=("lr", "first"))
-            .reset_index())  # fmt: skip
+            .reset_index())

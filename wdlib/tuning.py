@@ -46,7 +46,7 @@ def _positive(value, name: str) -> float:
 # cross-validation
 # --------------------------------------------------------------------------- #
 def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = True,
-             standardize: bool = False) -> pd.DataFrame:  # fmt: skip
+             standardize: bool = False) -> pd.DataFrame:
     """K-fold cross-validated mean squared error of ridge for each ``alpha``.
 
     The rows are shuffled with ``seed`` and cut into ``k`` folds of near-equal
@@ -80,7 +80,7 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
         fold_mse[i] = np.mean((y[test, None] - dec.predict(X[test], a)) ** 2, axis=0)
     df = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize).df(a)
     return pd.DataFrame({"alpha": a, "mse": fold_mse.mean(axis=0),
-                         "se": fold_mse.std(axis=0, ddof=1) / math.sqrt(k), "df": df})  # fmt: skip
+                         "se": fold_mse.std(axis=0, ddof=1) / math.sqrt(k), "df": df})
 
 
 def one_standard_error(cv: pd.DataFrame) -> float:
@@ -119,7 +119,7 @@ def _evidence_parts(dec: ridge.RidgeDecomposition, a: np.ndarray):
         logdet = np.sum(np.log(d2[None, :] + a[:, None]), axis=1) + (p - d2.size) * np.log(a)
         s = rss + a * w2
         log_ev = (0.5 * p * np.log(a) - 0.5 * logdet - 0.5 * n_eff * np.log(s / n_eff) - 0.5 * n_eff
-                  - 0.5 * n_eff * math.log(2 * math.pi))  # fmt: skip
+                  - 0.5 * n_eff * math.log(2 * math.pi))
     return rss, w2, gamma, log_ev, n_eff
 
 
@@ -168,7 +168,7 @@ class EvidenceFit:
 
 
 def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False, alpha0: float = 1.0,
-                 tol: float = 1e-10, max_iter: int = 1000) -> EvidenceFit:  # fmt: skip
+                 tol: float = 1e-10, max_iter: int = 1000) -> EvidenceFit:
     """MacKay's (1992) fixed point for the evidence-maximizing ridge α.
 
     Iterates ``γ = Σ d²/(d² + α)``, ``1/σ_w² = γ/‖w‖²``, ``1/σ² = (n_eff − γ)/RSS``
@@ -204,7 +204,7 @@ def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False,
     noise_var = rss / (n_eff - gamma)
     return EvidenceFit(alpha=float(alpha), weight_decay=float(ridge.weight_decay_from_alpha(alpha, dec.n_samples)),
                        noise_std=math.sqrt(noise_var), prior_std=math.sqrt(w2 / gamma), gamma=float(gamma),
-                       log_evidence=float(log_ev), iterations=it)  # fmt: skip
+                       log_evidence=float(log_ev), iterations=it)
 
 
 # --------------------------------------------------------------------------- #
@@ -214,7 +214,7 @@ def _flat(xs) -> np.ndarray:
     if hasattr(xs, "detach") or isinstance(xs, np.ndarray):
         xs = [xs]
     parts = [np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float64).ravel()
-             for x in xs]  # fmt: skip
+             for x in xs]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

@@ -7,15 +7,18 @@ looked for, in order, under
    (``os.pathsep``-separated),
 2. ``./data``, then the ``data/`` folder of the source tree ``wdlib`` was
    imported from (the repository's, for an editable install),
-3. ``~/.cache/wdlib``,
+3. the download cache, :func:`cache_dir` (``$WDLIB_CACHE_DIR``, default
+   ``~/.cache/wdlib``),
 4. the system folder of the dataset's Debian package, if it has one
    (Fashion-MNIST: ``/usr/share/datasets/fashion-mnist``).
 
-Every file found is checked against the sha256 recorded here.  A missing file
-is downloaded from its canonical URL into ``~/.cache/wdlib`` when the caller
-asks for it (``download=True``) and the URL serves the file itself; otherwise
-(or offline) :class:`DataNotFoundError` names the file, the folders searched,
-the Debian package to install and the canonical URL to download from.
+Every file found is checked against the sha256 recorded here.  Missing files
+are downloaded from their canonical URL (a file, or an archive that holds them)
+into the cache by :func:`fetch` (``python -m wdlib.data fetch [DATASET...]``,
+``make data``) or when a loader is called with ``download=True``, and kept only
+if their sha256 matches.  Otherwise (or offline) :class:`DataNotFoundError`
+names every missing file, the folders searched, the command that fetches them,
+the Debian package, the URL and where to put what.
 
 The loaders return in-memory tensors, ready for :func:`wdlib.train.fit`:
 
@@ -39,27 +42,40 @@ import hashlib
 import os
 import re
 import shutil
+import tarfile
 import tempfile
 import urllib.error
-import urllib.request
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import _checks
+from .. import _checks
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "CIFAR10_URL",
     "FASHION_MNIST_CLASSES",
     "FILES",
+    "LOADERS",
+    "FetchError",
     "PROSTATE_FEATURES",
     "ChecksumError",
     "DataFile",
     "DataNotFoundError",
     "ProstateSplit",
     "Vocab",
+    "cache_dir",
+    "dataset_files",
+    "datasets",
+    "download_files",
     "fashion_mnist_torchvision",
+    "fetch",
+    "how_to_obtain",
     "kfold_indices",
     "load_cifar10",
     "load_fashion_mnist",
@@ -69,6 +85,9 @@ __all__ = [
     "load_sst2",
     "load_tinyshakespeare",
     "locate",
+    "locate_all",
+    "missing",
+    "missing_message",
     "pad_sequences",
     "read_idx",
     "search_path",
@@ -79,6 +98,8 @@ __all__ = [
 ]
 
 ENV_VAR = "WDLIB_DATA_PATH"
+#: Overrides where downloads are stored (default ``~/.cache/wdlib``).
+CACHE_VAR = "WDLIB_CACHE_DIR"
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -89,9 +110,14 @@ class ChecksumError(ValueError):
     """A dataset file's sha256 differs from the recorded one."""
 
 
+
 @dataclass(frozen=True)
 class DataFile:
-    """One file of a dataset: where it lives and how to check and obtain it."""
+    """One file of a dataset: where it lives and how to check and obtain it.
+
+    ``url`` serves the file itself or, when ``member`` is set, an archive
+    (``.tar.gz`` or ``.zip``) that holds it at the path ``member``.
+    """
 
     dataset: str
     name: str
@@ -99,8 +125,12 @@ class DataFile:
     url: str
     debian_package: str | None = None
     system_dir: str | None = None
-    #: ``url`` serves this very file (not an archive or a web page), so it can be downloaded
-    direct: bool = True
+    member: str | None = None
+
+    @property
+    def direct(self) -> bool:
+        """``url`` serves this very file (not an archive)."""
+        return self.member is None
 
 
 _FMNIST = {  # name -> sha256 of the four IDX files, as Debian and the canonical site ship them
@@ -109,28 +139,55 @@ _FMNIST = {  # name -> sha256 of the four IDX files, as Debian and the canonical
     "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
     "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
 }
-_MR = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz (inside the archive)"
-_SST2 = "GLUE SST-2 (https://gluebenchmark.com/tasks); labelled test split from github.com/awake020/pytorch_Bert_sst2"
+_FMNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+_MR_URL = "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz"
+# GLUE's SST-2.zip holds train/dev as "sentence<TAB>label" and an unlabelled test split; Kim's labelled
+# split with the "label<TAB>..." layout (and these bytes) is the redistribution below, pinned to a commit.
+_SST2_URL = "https://raw.githubusercontent.com/awake020/pytorch_Bert_sst2/54e22ca58a656750f474ec61ebccaf5ff596de96/SST-2/"
 _FILES = [
-    *(DataFile("fashion-mnist", name, digest, f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}",
-               "dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist") for name, digest in _FMNIST.items()),
-    DataFile("mr", "rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", _MR, direct=False),
-    DataFile("mr", "rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", _MR, direct=False),
-    DataFile("sst2", "train.tsv", "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c", _SST2, direct=False),
-    DataFile("sst2", "dev.tsv", "84207e6be5873fb18db798cc6faec86871f5a426554650ff64a1c34e87665f6f", _SST2, direct=False),
-    DataFile("sst2", "test.tsv", "fcd46f967b7b8efd8b5398481dadf873886298d092195167af907fd532e81e1c", _SST2, direct=False),
+    *(DataFile("fashion-mnist", name, digest, _FMNIST_URL + name, "dataset-fashion-mnist",
+               "/usr/share/datasets/fashion-mnist") for name, digest in _FMNIST.items()),
+    DataFile("mr", "rt-polarity.pos", "2da124ec187a9d5a29c9f04e91c540e02baed5af8868f550a26bd6fd4dbf8bf0", _MR_URL,
+             member="rt-polaritydata/rt-polarity.pos"),
+    DataFile("mr", "rt-polarity.neg", "4ace77d558c3714723843f1d65b60c01e3417b208180f0728808d76ad0eeeaca", _MR_URL,
+             member="rt-polaritydata/rt-polarity.neg"),
+    DataFile("sst2", "train.tsv", "e981ceb4fe6c9acd1c79851d0d091b9e78103f1f2a399ca83dda27915d41c56c", _SST2_URL + "train.tsv"),
+    DataFile("sst2", "dev.tsv", "84207e6be5873fb18db798cc6faec86871f5a426554650ff64a1c34e87665f6f", _SST2_URL + "dev.tsv"),
+    DataFile("sst2", "test.tsv", "fcd46f967b7b8efd8b5398481dadf873886298d092195167af907fd532e81e1c", _SST2_URL + "test.tsv"),
     DataFile("prostate", "prostate.data", "b430e3ee430d836672e30615ceda161ded50a8cf4701fe130580eab5153aa0b2",
              "https://hastie.su.domains/ElemStatLearn/datasets/prostate.data"),
     DataFile("tinyshakespeare", "input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
              "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"),
-]  # fmt: skip
+]
 #: ``(dataset, name) -> DataFile`` for every file the book uses.
 FILES: dict[tuple[str, str], DataFile] = {(f.dataset, f.name): f for f in _FILES}
+#: Which dataset each loader reads (the book checks a chapter's data by the loaders it calls).
+LOADERS = {"load_fashion_mnist": "fashion-mnist", "fashion_mnist_torchvision": "fashion-mnist", "load_mr": "mr",
+           "load_sst2": "sst2", "load_prostate": "prostate", "prostate_split": "prostate",
+           "load_tinyshakespeare": "tinyshakespeare"}
+
+
+def datasets() -> list[str]:
+    """The datasets of :data:`FILES`, in order."""
+    return list(dict.fromkeys(d for d, _ in FILES))
+
+
+def dataset_files(dataset: str) -> list[DataFile]:
+    """The files of one dataset; ``ValueError`` naming the known datasets for an unknown one."""
+    files = [f for f in FILES.values() if f.dataset == dataset]
+    if not files:
+        raise ValueError(f"unknown dataset {dataset!r}; known datasets: {', '.join(datasets())}")
+    return files
 
 
 def _source_data() -> Path:
     """The ``data/`` folder of the source tree this module was imported from (a repository checkout)."""
-    return Path(__file__).resolve().parents[1] / "data"
+    return Path(__file__).resolve().parents[2] / "data"
+
+
+def cache_dir() -> Path:
+    """Where downloads go: ``$WDLIB_CACHE_DIR``, else ``~/.cache/wdlib`` (always on the search path)."""
+    return Path(os.environ.get(CACHE_VAR) or Path.home() / ".cache" / "wdlib").expanduser()
 
 
 def search_path() -> list[Path]:
@@ -140,7 +197,7 @@ def search_path() -> list[Path]:
     source_data = _source_data()
     if source_data.is_dir() and source_data != folders[-1].resolve():
         folders.append(source_data)
-    folders.append(Path.home() / ".cache" / "wdlib")
+    folders.append(cache_dir())
     return folders
 
 
@@ -153,28 +210,93 @@ def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _cache_dir() -> Path:
-    return Path.home() / ".cache" / "wdlib"
+def _candidates(spec: DataFile, bases: list[Path]) -> list[Path]:
+    out = [b / spec.dataset / spec.name for b in bases]
+    if spec.system_dir:
+        out.append(Path(spec.system_dir) / spec.name)
+    return out
 
 
-def _download(spec: DataFile, target: Path) -> None:
-    """Fetch ``spec.url`` to ``target`` atomically (temporary file, sha256 check, rename)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=target.parent)
+def _find(spec: DataFile, bases: list[Path], verify: bool) -> Path | None:
+    """The first candidate that exists (checked), or None; a wrong sha256 is a :class:`ChecksumError`."""
+    for path in _candidates(spec, bases):
+        if path.is_file():
+            if verify and (digest := sha256(path)) != spec.sha256:
+                raise ChecksumError(
+                    f"{path} has sha256 {digest}, expected {spec.sha256}: the file is corrupt, truncated or a "
+                    f"different version. Delete it and obtain it again from {spec.url}."
+                )
+            return path
+    return None
+
+
+def _spec(dataset: str, name: str) -> DataFile:
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(spec.url, timeout=60) as response:
-            shutil.copyfileobj(response, out)
-        if (digest := sha256(tmp)) != spec.sha256:
-            raise ChecksumError(f"{spec.url} served a file with sha256 {digest}, expected {spec.sha256}; "
-                                "nothing was saved")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        return FILES[(dataset, name)]
+    except KeyError:
+        known = ", ".join(f"{d}/{n}" for d, n in FILES)
+        raise ValueError(f"unknown dataset file {dataset}/{name}; known files: {known}.") from None
+
+
+def how_to_obtain(specs: Sequence[DataFile], folder: str | Path) -> list[str]:
+    """What to do, by hand, to obtain ``specs`` into ``folder`` (one line per URL; archives name their members)."""
+    lines, by_url = [], {}
+    for spec in specs:
+        by_url.setdefault(spec.url, []).append(spec)
+    for url, group in by_url.items():
+        target = Path(folder) / group[0].dataset
+        names = " and ".join(s.name for s in group)
+        if group[0].member:
+            members = " and ".join(s.member for s in group)
+            lines.append(f"download {url}, extract {members} from it and put {names} in {target}/")
+        else:
+            lines.append(f"download {url} and put {names} in {target}/")
+    return lines
+
+
+def missing_message(specs: Sequence[DataFile], searched: Sequence[Path], *, failure: str = "") -> str:
+    """The error for files found nowhere: which, where searched, and every way to obtain them."""
+    files = ", ".join(f"{s.dataset}/{s.name}" for s in specs)
+    names = " ".join(dict.fromkeys(s.dataset for s in specs))
+    # suggest the repository's data/ where it is searched (it outlives build folders), else the first folder
+    home = next((b for b in searched if b == _source_data()), searched[0] if searched else Path("data"))
+    how = [f"run `python -m wdlib.data fetch {names}` (or `make data` in a clone), which downloads them, "
+           f"checks their sha256 and stores them in {cache_dir()}/"]
+    for deb in dict.fromkeys(s.debian_package for s in specs if s.debian_package):
+        system_dir = next(s.system_dir for s in specs if s.debian_package == deb)
+        how.append(f"install the Debian package: apt-get install -y {deb} (puts them in {system_dir})")
+    how += [f"offline: {line}" for line in how_to_obtain(specs, home)]
+    how.append(f"set {ENV_VAR} to a folder that contains <dataset>/<file> for each")
+    where = "\n  ".join(str(b) for b in searched)
+    return (f"dataset file(s) not found: {files}. Searched:\n  {where}{failure}\nTo fix, any of:\n  - "
+            + "\n  - ".join(how))
+
+
+def locate_all(dataset: str, names: Sequence[str] | None = None, *, folders: list[str | Path] | None = None,
+               verify: bool = True, download: bool = False) -> dict[str, Path]:
+    """Paths of several verified files of one dataset (default: all of them), missing ones reported together.
+
+    As :func:`locate`, but one :class:`DataNotFoundError` names every missing file.
+    """
+    specs = [_spec(dataset, n) for n in names] if names is not None else dataset_files(dataset)
+    bases = [Path(f) for f in folders] if folders is not None else search_path()
+    found = {s.name: _find(s, bases, verify) for s in specs}
+    absent = [s for s in specs if found[s.name] is None]
+    if not absent:
+        return found
+    failure = ""
+    if download:
+        try:
+            found.update({p.name: p for p in download_files(absent, cache_dir())})
+            return found
+        except FetchError as exc:
+            failure = f"\n{exc.detail}"
+    searched = list(dict.fromkeys([*bases, *(Path(s.system_dir) for s in absent if s.system_dir)]))
+    raise DataNotFoundError(missing_message(absent, searched, failure=failure))
 
 
 def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, verify: bool = True,
-           download: bool = False) -> Path:  # fmt: skip
+           download: bool = False) -> Path:
     """Path of a verified dataset file.
 
     Parameters
@@ -186,59 +308,133 @@ def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, 
     verify : bool, default True
         Check the sha256.
     download : bool, default False
-        If the file is nowhere and its URL serves it directly, download it into
-        ``~/.cache/wdlib/<dataset>/`` (checked before it is kept).
+        If the file is nowhere, download it (or the archive that holds it) from
+        its canonical URL into :func:`cache_dir` (checked before it is kept).
 
     Raises
     ------
     DataNotFoundError
-        Naming the file, the folders searched, the Debian package and the URL.
+        Naming the file, the folders searched, the command that fetches it, the
+        Debian package, the URL and where to put it.
     ChecksumError
-        If the file found has another sha256.
+        If the file found has another sha256, or a download does.
     """
-    try:
-        spec = FILES[(dataset, name)]
-    except KeyError:
-        known = ", ".join(f"{d}/{n}" for d, n in FILES)
-        raise ValueError(f"unknown dataset file {dataset}/{name}; known files: {known}.") from None
+    return locate_all(dataset, [name], folders=folders, verify=verify, download=download)[name]
+
+
+def missing(names: Iterable[str] | None = None, *, folders: list[str | Path] | None = None) -> list[DataFile]:
+    """The files of datasets ``names`` (default: all) found on no folder; a corrupt file raises ChecksumError."""
     bases = [Path(f) for f in folders] if folders is not None else search_path()
-    candidates = [b / dataset / name for b in bases]
-    if spec.system_dir:
-        candidates.append(Path(spec.system_dir) / name)
-    for path in candidates:
-        if path.is_file():
-            if verify and (digest := sha256(path)) != spec.sha256:
-                raise ChecksumError(
-                    f"{path} has sha256 {digest}, expected {spec.sha256}: the file is corrupt, truncated or a "
-                    f"different version. Delete it and obtain it again from {spec.url}."
-                )
-            return path
-    failure = ""
-    if download and spec.direct:
-        target = _cache_dir() / dataset / name
-        try:
-            _download(spec, target)
-            return target
-        except (urllib.error.URLError, OSError) as exc:  # offline, refused, 404, disk full
-            failure = f"\nDownloading {spec.url} failed: {exc}"
-    how = []
-    if spec.debian_package:
-        how.append(f"install the Debian package: apt-get install -y {spec.debian_package} (puts it in {spec.system_dir})")
-    # suggest the repository's data/ where it is searched (it outlives build folders), else the first folder
-    home = next((b for b in bases if b == _source_data()), bases[0] if bases else Path("data"))
-    target = home / dataset
-    how.append(f"download {spec.url} and put {name} in {target}/")
-    how.append(f"set {ENV_VAR} to a folder that contains {dataset}/{name}")
-    searched = "\n  ".join(str(c) for c in candidates)
-    raise DataNotFoundError(f"{dataset} file {name!r} not found. Searched:\n  {searched}{failure}\nTo fix: "
-                            + "; or ".join(how) + ".")
+    wanted = datasets() if names is None else list(dict.fromkeys(names))
+    return [s for d in wanted for s in dataset_files(d) if _find(s, bases, verify=True) is None]
+
+
+class FetchError(DataNotFoundError):
+    """One or more downloads failed; ``detail`` holds one line per failed URL."""
+
+    def __init__(self, message: str, detail: str):
+        super().__init__(message)
+        self.detail = detail
+
+
+def download_files(specs: Sequence[DataFile], dest: str | Path, *, mirror: str | None = None,
+                   progress: bool = False, log=None) -> list[Path]:
+    """Download ``specs`` into ``dest/<dataset>/<name>``: all files of one URL, or none of them.
+
+    Raises
+    ------
+    FetchError
+        After trying every URL, one line per failure; the files of the URLs
+        that worked are kept, and no empty folder is left behind.
+    """
+    import pooch
+
+    from . import _download
+
+    dest = Path(dest).expanduser()
+    created = _download.absent_parents(dest)
+    failures, done = [], []
+    level = pooch.get_logger().level
+    pooch.get_logger().setLevel("WARNING")  # we say what is downloaded, once
+    try:
+        for group in _download.by_url(specs).values():
+            src = _download.source_url(group[0], mirror)
+            if log:
+                log(f"downloading {src}")
+            made = _download.absent_parents(dest / group[0].dataset)
+            dest.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".wdlib-download-", dir=dest))
+            try:
+                files = _download.retrieve(src, group, tmp, progress)
+                for spec in group:
+                    target = dest / spec.dataset / spec.name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(files[spec.name], target)
+                    done.append(target)
+            except (OSError, ValueError, KeyError, tarfile.TarError, zipfile.BadZipFile) as exc:
+                # OSError includes requests' errors (offline, refused, 404) and a full disk
+                failures.append((group, f"Downloading {src} failed: {exc}"))
+                _download.remove_if_empty(made)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        pooch.get_logger().setLevel(level)
+        if not done:
+            _download.remove_if_empty(created)
+    if failures:
+        detail = "\n".join(line for _, line in failures)
+        how = [line for group, _ in failures for line in how_to_obtain(group, dest)]
+        raise FetchError(f"{detail}\nTo fix, by hand:\n  - " + "\n  - ".join(how), detail)
+    return done
+
+
+def fetch(names: Iterable[str] | None = None, *, dest: str | Path | None = None, mirror: str | None = None,
+          progress: bool = False, log=None) -> dict[str, list[Path]]:
+    """Download the datasets ``names`` (default: all) that the search path does not hold yet.
+
+    Each missing file comes from its canonical URL (or the archive that holds
+    it, unpacked) through `pooch <https://www.fatiando.org/pooch>`_, is checked
+    against its sha256 and is stored in ``dest/<dataset>/<name>`` (default
+    :func:`cache_dir`, which the search path includes).  Files already found
+    are left alone.  ``mirror`` (or ``$WDLIB_DATA_MIRROR``) replaces each URL by
+    ``<mirror>/<dataset>/<file name of the URL>``.  ``log`` (e.g. ``print``)
+    receives a line per dataset and download.
+
+    Returns
+    -------
+    dict
+        ``dataset -> paths`` of every requested dataset's files.
+
+    Raises
+    ------
+    DataNotFoundError
+        After trying every dataset, naming each URL that failed, why, and what
+        to download by hand and where to put it; nothing half-downloaded is kept.
+    ChecksumError
+        If a file already on the search path is corrupt (it is not replaced).
+    """
+    wanted = datasets() if names is None else list(dict.fromkeys(names))
+    specs = {d: dataset_files(d) for d in wanted}  # unknown names fail before any download
+    dest = Path(dest).expanduser() if dest is not None else cache_dir()
+    bases = [*search_path(), dest]
+    found = {(s.dataset, s.name): _find(s, bases, verify=True) for d in wanted for s in specs[d]}
+    absent = [s for d in wanted for s in specs[d] if found[(s.dataset, s.name)] is None]
+    for d in wanted:
+        if log and all(found[(d, s.name)] is not None for s in specs[d]):
+            log(f"{d}: present ({found[(d, specs[d][0].name)].parent})")
+    if absent:
+        for path in download_files(absent, dest, mirror=mirror, progress=progress, log=log):
+            found[(path.parent.name, path.name)] = path
+            if log:
+                log(f"  stored {path}")
+    return {d: [found[(d, s.name)] for s in specs[d]] for d in wanted}
 
 
 #: The eight predictors of the prostate data, in ESL's order.
 PROSTATE_FEATURES = ("lcavol", "lweight", "age", "lbph", "svi", "lcp", "gleason", "pgg45")
 
 
-def load_prostate(*, folders: list[str | Path] | None = None):
+def load_prostate(*, folders: list[str | Path] | None = None, download: bool = False):
     """The prostate cancer data of Stamey et al. (1989), as in ESL §3.2.
 
     Returns
@@ -246,10 +442,15 @@ def load_prostate(*, folders: list[str | Path] | None = None):
     pandas.DataFrame
         97 rows: the eight :data:`PROSTATE_FEATURES`, the response ``lpsa`` and
         ``train`` (bool; 67 training and 30 test rows, ESL's split).
+
+    Parameters
+    ----------
+    folders, download
+        As for :func:`locate`.
     """
     import pandas as pd
 
-    path = locate("prostate", "prostate.data", folders=folders)
+    path = locate("prostate", "prostate.data", folders=folders, download=download)
     df = pd.read_csv(path, sep="\t", index_col=0)
     expected = [*PROSTATE_FEATURES, "lpsa", "train"]
     if list(df.columns) != expected or len(df) != 97:
@@ -280,7 +481,7 @@ def prostate_split(prostate=None, *, folders: list[str | Path] | None = None) ->
     features = list(PROSTATE_FEATURES)
     train, test = df[df["train"]], df[~df["train"]]
     return ProstateSplit(train[features].to_numpy(), train["lpsa"].to_numpy(), test[features].to_numpy(),
-                         test["lpsa"].to_numpy())  # fmt: skip
+                         test["lpsa"].to_numpy())
 
 
 # --------------------------------------------------------------------------- #
@@ -288,7 +489,7 @@ def prostate_split(prostate=None, *, folders: list[str | Path] | None = None) ->
 # --------------------------------------------------------------------------- #
 #: Fashion-MNIST's ten classes, by label.
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                         "Bag", "Ankle boot")  # fmt: skip
+                         "Bag", "Ankle boot")
 _SPLITS = {"train": "train", "test": "t10k"}
 
 
@@ -362,11 +563,11 @@ def fashion_mnist_torchvision(root: str | Path, split: str = "train", *, transfo
             name = f"{prefix}-{kind}-ubyte"
             if not (raw / name).is_file():
                 with gzip.open(locate("fashion-mnist", name + ".gz", folders=folders), "rb") as src, \
-                        open(raw / (name + ".part"), "wb") as dst:  # fmt: skip
+                        open(raw / (name + ".part"), "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 os.replace(raw / (name + ".part"), raw / name)
     return datasets.FashionMNIST(str(root), train=_check_choice(split, "split", tuple(_SPLITS)) == "train",
-                                 transform=transform or transforms.ToTensor(), download=False)  # fmt: skip
+                                 transform=transform or transforms.ToTensor(), download=False)
 
 
 #: Where torchvision downloads CIFAR-10 from.
@@ -386,7 +587,7 @@ def load_cifar10(split: str = "train", *, root: str | Path | None = None, downlo
     from torchvision import datasets
 
     train = _check_choice(split, "split", tuple(_SPLITS)) == "train"
-    root = Path(root) if root is not None else _cache_dir() / "cifar10"
+    root = Path(root) if root is not None else cache_dir() / "cifar10"
     try:
         ds = datasets.CIFAR10(str(root), train=train, download=download)
     except (urllib.error.URLError, OSError, RuntimeError) as exc:
@@ -406,7 +607,7 @@ def _read_lines(path: Path, encoding: str) -> list[str]:
     return [line.rstrip("\r") for line in path.read_text(encoding=encoding).split("\n") if line.strip()]
 
 
-def load_mr(*, folders: list[str | Path] | None = None) -> tuple[list[str], torch.Tensor]:  # noqa: F821
+def load_mr(*, folders: list[str | Path] | None = None, download: bool = False) -> tuple[list[str], torch.Tensor]:
     """Movie Review polarity v1.0 (Pang & Lee 2005), Kim's "MR": 5,331 positive then 5,331 negative snippets.
 
     The files are latin-1.  Returns ``(texts, labels)`` with label 1 = positive.
@@ -414,12 +615,13 @@ def load_mr(*, folders: list[str | Path] | None = None) -> tuple[list[str], torc
     """
     import torch
 
-    pos = _read_lines(locate("mr", "rt-polarity.pos", folders=folders), "latin-1")
-    neg = _read_lines(locate("mr", "rt-polarity.neg", folders=folders), "latin-1")
+    paths = locate_all("mr", folders=folders, download=download)  # one error names both files
+    pos, neg = (_read_lines(paths[f"rt-polarity.{s}"], "latin-1") for s in ("pos", "neg"))
     return pos + neg, torch.tensor([1] * len(pos) + [0] * len(neg), dtype=torch.long)
 
 
-def load_sst2(split: str = "train", *, folders: list[str | Path] | None = None) -> tuple[list[str], torch.Tensor]:  # noqa: F821
+def load_sst2(split: str = "train", *, folders: list[str | Path] | None = None,
+              download: bool = False) -> tuple[list[str], torch.Tensor]:
     """SST-2: ``train`` (67,349 GLUE phrases), ``dev`` (872 sentences), ``test`` (1,821 labelled sentences).
 
     Returns ``(texts, labels)`` with label 1 = positive.
@@ -427,7 +629,7 @@ def load_sst2(split: str = "train", *, folders: list[str | Path] | None = None) 
     import torch
 
     name = _check_choice(split, "split", ("train", "dev", "test")) + ".tsv"
-    path = locate("sst2", name, folders=folders)
+    path = locate("sst2", name, folders=folders, download=download)
     lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
     header = lines[0].split("\t")
     if len(header) != 2 or header[0] != "label":
@@ -451,7 +653,7 @@ _KIM_RULES = [(re.compile(p), r) for p, r in [
     (r"[^A-Za-z0-9(),!?\'\`]", " "), (r"\'s", " 's"), (r"\'ve", " 've"), (r"n\'t", " n't"), (r"\'re", " 're"),
     (r"\'d", " 'd"), (r"\'ll", " 'll"), (r",", " , "), (r"!", " ! "), (r"\(", " ( "), (r"\)", " ) "),
     (r"\?", " ? "), (r"\s{2,}", " "),
-]]  # fmt: skip
+]]
 
 
 def tokenize(text: str, *, lower: bool = True) -> list[str]:
@@ -577,7 +779,7 @@ def subset_indices(n: int, size: int, seed: int, *, labels=None):
     order = torch.argsort(quota - take, descending=True, stable=True)
     take[order[: size - int(take.sum())]] += 1
     picked = [torch.nonzero(labels == c).flatten()[torch.randperm(int(m), generator=g)[:k]]
-              for c, m, k in zip(classes, counts, take)]  # fmt: skip
+              for c, m, k in zip(classes, counts, take)]
     return torch.cat(picked).sort().values
 
 
