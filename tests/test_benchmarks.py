@@ -58,7 +58,7 @@ def test_throughput_benchmark_measures_every_model_and_method_against_baselines_
         pytest.skip(f"Fashion-MNIST not installed ({exc})")
     df = throughput.run(images=256, batch_size=64, repeat=1, lm_steps=2, stack=2)
     assert set(df["model"]) == {label for label, _ in throughput.MODELS.values()}
-    for model, group in df.groupby("model"):
+    for _model, group in df.groupby("model"):
         assert {"fit float32", "fit auto", "bare float32", "bare bf16"} <= set(group["method"])
         assert (group.loc[group.method == "fit float32", "vs_fit_float32"] == 1.0).all()
         bare = group[group.method.str.startswith("bare")]

@@ -38,7 +38,7 @@ scikit-learn's ``Ridge`` uses ``alpha = n·λ``.
 from ._optional import install_torch_hint
 
 #: The package's version, written only here (pyproject.toml and CITATION.cff read or are checked against it).
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 install_torch_hint()  # `import wdlib.models` without torch says: pip install 'wdlib[torch]'
 

@@ -24,8 +24,19 @@ import pandas as pd
 import torch
 
 from . import data
-from .config import (DECAY_RULES, LM_DEFAULTS, LM_PARAMS, TEXT_DEFAULTS, TEXT_PARAMS, VISION_DEFAULTS,  # noqa: F401
-                     VISION_PARAMS, LMConfig, TextConfig, VisionConfig, VisionNormsConfig)
+from .config import (
+    DECAY_RULES,
+    LM_DEFAULTS,
+    LM_PARAMS,
+    TEXT_DEFAULTS,
+    TEXT_PARAMS,
+    VISION_DEFAULTS,
+    VISION_PARAMS,
+    LMConfig,
+    TextConfig,
+    VisionConfig,
+    VisionNormsConfig,
+)
 from .models import build_model
 from .tracking import NormTracker
 from .train import default_device, fit, fit_lm, make_optimizer

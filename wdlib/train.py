@@ -43,7 +43,6 @@ import contextlib
 import functools
 import math
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -57,9 +56,9 @@ from torch import nn
 from ._checks import integer as _check_int
 from ._checks import number as _check_number
 from .decay import max_norm_, param_groups
+from .optim import SGDW
 from .progress import bar as _bar
 from .progress import progress_default, show_progress
-from .optim import SGDW
 
 __all__ = ["MEMORY_FORMATS", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "OptimizerSpec", "bf16_native", "default_device",
            "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",

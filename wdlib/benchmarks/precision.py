@@ -45,7 +45,7 @@ _NUMERICS = {"float32": {"precision": "float32", "memory_format": "contiguous"},
 def configs(seeds: int = 5) -> list[dict]:
     """Every configuration of the comparison (both precisions), with a ``label`` removed before running."""
     out = []
-    for label, base, wds in _PARTS:
+    for _name, base, wds in _PARTS:
         for wd in wds:
             for seed in range(seeds):
                 for numerics in _NUMERICS.values():

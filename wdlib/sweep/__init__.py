@@ -48,7 +48,6 @@ import os
 import platform
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
