@@ -50,7 +50,19 @@ def show_progress(progress: bool | None = None) -> bool:
 
 
 def bar(total: int, progress: bool | None, desc: str, **kwargs):
-    """A tqdm text bar over ``total`` items, shown when :func:`show_progress` says so (``leave=False``)."""
+    """A tqdm text bar over ``total`` items, shown when :func:`show_progress` says so (``leave=False``).
+
+    Parameters
+    ----------
+    total : int
+        Number of items.
+    progress : bool or None
+        Show the bar; None decides as :func:`show_progress` does.
+    desc : str
+        Label shown before the bar.
+    **kwargs
+        Passed to ``tqdm``.
+    """
     from tqdm.std import tqdm  # the text bar: no ipywidgets, no "IProgress not found" in notebooks
 
     options = {"leave": False, "mininterval": 0.5, "file": sys.stderr, "dynamic_ncols": True, **kwargs}

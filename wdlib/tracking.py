@@ -29,6 +29,11 @@ __all__ = ["NormTracker", "angle", "equilibrium_angular_update", "steady_state"]
 def angle(a: torch.Tensor, b: torch.Tensor) -> float:
     """Angle in radians between two tensors, flattened.
 
+    Parameters
+    ----------
+    a, b : torch.Tensor
+        Tensors of equal size.
+
     >>> angle(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]))  # π/4
     0.7853981...
     """
@@ -40,6 +45,15 @@ def angle(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def equilibrium_angular_update(lr: float, weight_decay: float, momentum: float = 0.0) -> float:
     """``√(2ηλ/(1+μ))``: the per-step angle of a scale-invariant weight at equilibrium (Wan et al. 2021).
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η``.
+    weight_decay : float
+        Coupled weight decay ``λ`` (SGD's).
+    momentum : float, default 0.0
+        SGD momentum ``μ``.
 
     >>> round(equilibrium_angular_update(0.1, 5e-4), 6)
     0.01
@@ -125,6 +139,15 @@ def steady_state(track: pd.DataFrame, *, by: Sequence[str] = ("name",), tail: fl
     Returns one row per group with ``angle`` (mean ``angular_update``), ``norm``,
     ``effective_lr`` and the group's first ``lr``: the quantities to set against
     :func:`equilibrium_angular_update` once a run has reached equilibrium.
+
+    Parameters
+    ----------
+    track : pandas.DataFrame
+        A :class:`NormTracker` table (``step``, ``norm``, ``angular_update``, ``lr``, ``effective_lr``).
+    by : sequence of str, default ("name",)
+        Columns that define a group.
+    tail : float, default 0.25
+        Fraction of the steps, at the end, to average over.
 
     >>> t = pd.DataFrame({"step": [0, 1, 2, 3], "name": "w", "norm": [4.0, 3.0, 2.0, 2.0],
     ...                   "angular_update": [float("nan"), 0.3, 0.1, 0.1], "lr": 0.1, "effective_lr": 0.0})
