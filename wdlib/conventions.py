@@ -58,6 +58,8 @@ def factor(convention: str, n_samples: int | None = None, loss: str = "mse", y_s
     n_samples, loss, y_scale
         As in :func:`to_canonical`.
 
+    Examples
+    --------
     >>> factor("torch_sgd"), factor("keras_l2", loss="mean"), factor("sklearn_ridge", n_samples=100)
     (Fraction(1, 2), Fraction(2, 1), Fraction(1, 100))
     """
@@ -140,6 +142,8 @@ def from_canonical(weight_decay: float, convention: str, *, n_samples: int | Non
     n_samples, loss, y_scale
         As in :func:`to_canonical`.
 
+    Examples
+    --------
     >>> from_canonical(0.01, "keras_l2")
     0.01
     >>> from_canonical(0.05, "sklearn_ridge", n_samples=100)

@@ -276,6 +276,8 @@ def l2_penalty(params: Iterable[torch.Tensor] | Iterable[dict], weight_decay: fl
     weight_decay : float, optional
         λ for tensors; must be None for param groups.
 
+    Examples
+    --------
     >>> w = torch.tensor([3.0, 4.0], requires_grad=True)
     >>> l2_penalty([w], 0.1)
     tensor(1.2500, grad_fn=<MulBackward0>)
@@ -306,6 +308,8 @@ def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay:
     weight_decay : float
         Decoupled rate ``λ``; each step multiplies by ``1 − ηλ``.
 
+    Examples
+    --------
     >>> w = torch.ones(2); decoupled_decay_([w], lr=0.1, weight_decay=0.5); w
     tensor([0.9500, 0.9500])
     """
@@ -336,6 +340,8 @@ def decay_only_shrinkage(optimizer: type[torch.optim.Optimizer], init: torch.Ten
     steps : int
         Number of steps ``T``.
 
+    Examples
+    --------
     >>> round(decay_only_shrinkage(torch.optim.AdamW, torch.ones(4), lr=0.1, weight_decay=0.5, steps=10), 6)
     0.598737
     """
@@ -376,6 +382,8 @@ def max_norm_(weight: torch.Tensor, max_norm: float, *, dim: int | None = 0) -> 
     dim : int or None, default 0
         Dimension whose slices are constrained; None for the whole tensor.
 
+    Examples
+    --------
     >>> w = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
     >>> max_norm_(w, 1.0)
     tensor([[0.6000, 0.8000],

@@ -61,6 +61,8 @@ def seed_summary(df: pd.DataFrame, x: str, y: str, *, by=(), confidence: float =
     confidence : float, default 0.95
         Level of the t-interval.
 
+    Examples
+    --------
     >>> df = pd.DataFrame({"wd": [0, 0, 1, 1], "seed": [0, 1, 0, 1], "acc": [0.5, 1.0, 0.75, 0.75]})
     >>> seed_summary(df, "wd", "acc")[["wd", "mean", "n", "sem"]].values.tolist()
     [[0.0, 0.75, 2.0, 0.25], [1.0, 0.75, 2.0, 0.0]]
@@ -287,6 +289,8 @@ def quadratic_contours(q, ax=None, *, xlim=(-2.0, 3.0), ylim=(-2.0, 3.0), levels
     -------
     matplotlib.axes.Axes
 
+    Examples
+    --------
     >>> from wdlib.quadratic import Quadratic
     >>> ax = quadratic_contours(Quadratic.from_eigen([4.0, 1.0], w_star=[1.0, 1.0]), norm_circles=[1.0])
     >>> ax.get_legend_handles_labels()[1]

@@ -144,6 +144,8 @@ class Quadratic:
         **optimizer_kw
             Passed to ``optimizer`` (``lr``, ``weight_decay``, ...).
 
+        Examples
+        --------
         >>> import torch
         >>> q = Quadratic.from_eigen([1.0], w_star=[2.0])
         >>> q.trajectory(torch.optim.SGD, w0=[0.0], steps=2, lr=0.5).ravel()

@@ -302,6 +302,8 @@ def prefix_tolerance(sensitivity: Mapping[str, float], *, factor: float = PREFIX
     floor : float, default PREFIX_FLOOR
         Smallest tolerance returned.
 
+    Examples
+    --------
     >>> prefix_tolerance({"threads 2": 1e-8, "kernels capped at avx2": 2.5e-5})
     0.00025
     >>> prefix_tolerance({"threads 2": 0.0})
@@ -335,6 +337,8 @@ def seed_tolerance(runs: pd.DataFrame, metric: str, by: list[str], *, z: float =
     z : float, default 3.0
         Number of standard deviations allowed.
 
+    Examples
+    --------
     >>> runs = pd.DataFrame({"lr": [1, 1, 2, 2], "seed": [0, 1, 0, 1], "acc": [0.80, 0.82, 0.70, 0.74]})
     >>> round(seed_tolerance(runs, "acc", ["lr"]), 4)
     0.0949

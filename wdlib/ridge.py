@@ -85,6 +85,8 @@ def weight_decay_from_alpha(alpha, n_samples: int):
     n_samples : int
         Rows of the design.
 
+    Examples
+    --------
     >>> weight_decay_from_alpha(5.0, 100)
     0.05
     """
@@ -104,6 +106,8 @@ def alpha_from_weight_decay(weight_decay, n_samples: int):
     n_samples : int
         Rows of the design the loss is averaged over.
 
+    Examples
+    --------
     >>> alpha_from_weight_decay(0.05, 100)
     5.0
     """
@@ -407,6 +411,8 @@ class RidgeDecomposition:
         -------
         ndarray, shape (n_rows, n_alphas), or (n_rows, n_alphas, n_targets) for 2-D ``y``.
 
+        Examples
+        --------
         >>> dec = decompose([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
         >>> dec.predict([[3.0]], [0.0, 2.0]).round(6)
         array([[7., 5.]])
@@ -680,6 +686,8 @@ def alpha_for_df(decomposition: RidgeDecomposition, df, *, rtol: float = 1e-12) 
     rtol : float, default 1e-12
         Relative tolerance of the bisection on ``df``.
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> dec = decompose(rng.normal(size=(30, 4)), rng.normal(size=30))
     >>> a = alpha_for_df(dec, [1.0, 2.5]); dec.df(a).round(10)
@@ -831,6 +839,8 @@ def optimal_alpha_isotropic(n_features: int, *, noise: float, beta_norm: float) 
     beta_norm : float
         ``‖β‖`` of the true coefficients.
 
+    Examples
+    --------
     >>> optimal_alpha_isotropic(50, noise=0.5, beta_norm=1.0)
     12.5
     """

@@ -34,6 +34,8 @@ def angle(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b : torch.Tensor
         Tensors of equal size.
 
+    Examples
+    --------
     >>> angle(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]))  # π/4
     0.7853981...
     """
@@ -55,6 +57,8 @@ def equilibrium_angular_update(lr: float, weight_decay: float, momentum: float =
     momentum : float, default 0.0
         SGD momentum ``μ``.
 
+    Examples
+    --------
     >>> round(equilibrium_angular_update(0.1, 5e-4), 6)
     0.01
     """
@@ -149,6 +153,8 @@ def steady_state(track: pd.DataFrame, *, by: Sequence[str] = ("name",), tail: fl
     tail : float, default 0.25
         Fraction of the steps, at the end, to average over.
 
+    Examples
+    --------
     >>> t = pd.DataFrame({"step": [0, 1, 2, 3], "name": "w", "norm": [4.0, 3.0, 2.0, 2.0],
     ...                   "angular_update": [float("nan"), 0.3, 0.1, 0.1], "lr": 0.1, "effective_lr": 0.0})
     >>> steady_state(t, tail=0.5)[["name", "angle", "norm"]].values.tolist()

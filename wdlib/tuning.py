@@ -74,6 +74,8 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
     standardize : bool, default False
         Standardize the columns within each training part.
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 5)); y = X @ [1.0, 0.5, 0.0, 0.0, -1.0] + rng.normal(size=60)
     >>> cv = kfold_cv(X, y, [0.1, 10.0, 1e4], k=5)
@@ -172,6 +174,8 @@ def log_evidence(X, y, alphas, *, fit_intercept: bool = True, standardize: bool 
     -------
     ndarray, shape (n_alphas,)
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(100, 4)); y = X @ [1.0, -1.0, 0.5, 0.0] + rng.normal(size=100)
     >>> ev = log_evidence(X, y, [1e-3, 3.0, 1e3])
@@ -227,6 +231,8 @@ def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False,
     max_iter : int, default 1000
         Iterations before giving up (``RuntimeError``).
 
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 5)); y = X @ [1.0, -1.0, 0.5, 0.0, 0.0] + 0.5 * rng.normal(size=200)
     >>> fit = evidence_fit(X, y)
@@ -287,6 +293,8 @@ def logistic_loss(X, y, w) -> tuple[float, np.ndarray]:
     loss : float
     grad : ndarray, shape (n_features,)
 
+    Examples
+    --------
     >>> loss, grad = logistic_loss(np.eye(2), np.array([1.0, 0.0]), np.zeros(2))
     >>> round(loss, 6), grad.tolist()
     (0.693147, [-0.25, 0.25])
@@ -321,6 +329,8 @@ def fit_logistic(X, y, *, weight_decay: float, tol: float = 1e-13, max_iter: int
     max_iter : int, default 100
         Newton steps before giving up with a warning.
 
+    Examples
+    --------
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 0.0, 1.0])
     >>> w = fit_logistic(X, y, weight_decay=0.1)
     >>> g = logistic_loss(X, y, w)[1] + 0.1 * w; bool(np.linalg.norm(g) < 1e-12)
@@ -369,6 +379,8 @@ def implied_weight_decay(grads, params) -> float:
     params : array, tensor or sequence of them
         The (decayed) parameters ``w``, matching ``grads``.
 
+    Examples
+    --------
     >>> w = np.array([0.5, -2.0]); round(implied_weight_decay(-0.3 * w, w), 12)
     0.3
     """
@@ -399,6 +411,8 @@ def normalized_weight_decay(lambda_norm: float, *, batch_size: int, n_train: int
     epochs : float
         ``T``.
 
+    Examples
+    --------
     >>> round(normalized_weight_decay(0.05, batch_size=128, n_train=50000, epochs=100), 8)
     0.00025298
     """
@@ -424,6 +438,8 @@ def adamw_timescale(lr: float, weight_decay: float, *, steps_per_epoch: int | No
     steps_per_epoch : int, optional
         Convert the timescale from steps to epochs.
 
+    Examples
+    --------
     >>> adamw_timescale(1e-3, 0.1), adamw_timescale(1e-3, 0.1, steps_per_epoch=500)
     (10000.0, 20.0)
     """
@@ -443,6 +459,8 @@ def weight_decay_for_timescale(lr: float, tau_epochs: float, *, steps_per_epoch:
     steps_per_epoch : int
         Optimizer steps per epoch.
 
+    Examples
+    --------
     >>> weight_decay_for_timescale(1e-3, 20.0, steps_per_epoch=500)
     0.1
     """
