@@ -38,11 +38,25 @@ def pytest_terminal_summary(terminalreporter):
 def built_book(tmp_path_factory):
     """The book built by the real pipeline (quick profile) into a temporary folder.
 
+    With ``WDLIB_BOOK_BUILT=DIR`` set, the book already built into ``DIR`` (its
+    ``html`` folder) is used instead: for re-running the browser tests quickly.
+
     ``seed=0`` (each chapter's default) is passed explicitly so that papermill
     injects a parameters cell, whose folding the HTML tests check.
     """
+    import json
+    import os
+
     from wdlib import book
 
+    prebuilt = os.environ.get("WDLIB_BOOK_BUILT")
+    if prebuilt:  # iterate on the HTML tests against `python -m wdlib.book build --output DIR` without rebuilding
+        html = Path(prebuilt) / "html"
+        timings = json.loads((html / "timings.json").read_text())
+        runs = [book.ChapterRun(**c) for c in timings["chapters"]]
+        report = book.BuildReport(runs, html, timings["profile"], timings["execute_seconds"], timings["build_seconds"])
+        report.log_lines = []
+        return report
     out = tmp_path_factory.mktemp("book")
     lines = []
     report = book.build(ROOT, profile="quick", parameters={"seed": 0}, output=out, timeout=900, log=lines.append)

@@ -148,3 +148,120 @@ def test_internal_links_resolve(built_book):
                     broken.append(f"{page}: {link} (no anchor)")
     assert broken == []
 
+
+
+def _visible_chapter_links(tab, scope: str) -> list[str]:
+    """Texts of the visible, numbered chapter links (``"3. Linear regression …"``) inside ``scope`` (a CSS selector)."""
+    return tab.evaluate(
+        """scope => Array.from(document.querySelectorAll(scope + ' a'))
+               .filter(a => a.checkVisibility({visibilityProperty: true, opacityProperty: true})
+                            && a.getBoundingClientRect().right > 0)
+               .map(a => a.textContent.trim()).filter(t => /^[1-9][0-9]*\\. /.test(t))""",
+        scope,
+    )
+
+
+@pytest.fixture
+def phone(browser, book_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(f"{book_url}/chapters/03_linear_regression.html", wait_until="networkidle")
+    yield tab
+    assert errors == []
+    context.close()
+
+
+def test_phone_menu_button_opens_the_chapter_list(phone):
+    """At 390 px the ☰ button (the one a reader can see and tap) opens the navigation drawer with every chapter."""
+    dialog = phone.locator("#pst-primary-sidebar-modal")
+    assert not dialog.is_visible()
+    button = phone.locator(".primary-toggle:visible")
+    assert button.count() == 1, "exactly one visible ☰ button"
+    button.tap()
+    phone.wait_for_timeout(300)
+    assert dialog.is_visible(), "☰ did nothing: the navigation drawer did not open"
+    links = _visible_chapter_links(phone, "#pst-primary-sidebar-modal")
+    assert len(links) >= 8, links
+    phone.keyboard.press("Escape")
+    phone.wait_for_timeout(300)
+    assert not dialog.is_visible()
+
+
+def test_phone_contents_button_opens_the_page_contents(phone):
+    """At 390 px the page-contents button opens this page's section list."""
+    dialog = phone.locator("#pst-secondary-sidebar-modal")
+    assert not dialog.is_visible()
+    button = phone.locator(".secondary-toggle:visible")
+    assert button.count() == 1, "exactly one visible page-contents button"
+    button.tap()
+    phone.wait_for_timeout(300)
+    assert dialog.is_visible(), "the page-contents button did nothing"
+    sections = phone.evaluate(
+        """() => Array.from(document.querySelectorAll('#pst-secondary-sidebar-modal a[href^="#"]'))
+               .filter(a => a.offsetParent !== null).map(a => a.textContent.trim())"""
+    )
+    assert len(sections) >= 3, sections
+
+
+def test_desktop_menu_button_toggles_the_chapter_list(browser, book_url):
+    """At 1280 px the chapter list is shown; ☰ hides it and shows it again."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.goto(f"{book_url}/chapters/03_linear_regression.html", wait_until="networkidle")
+    assert len(_visible_chapter_links(tab, "#pst-primary-sidebar")) >= 8
+    button = tab.locator(".primary-toggle:visible")
+    assert button.count() == 1, "exactly one visible ☰ button"
+    button.click()
+    tab.wait_for_timeout(300)
+    assert _visible_chapter_links(tab, "#pst-primary-sidebar") == [], "☰ did not hide the chapter list"
+    assert not tab.locator("#pst-primary-sidebar-modal").is_visible()
+    button.click()
+    tab.wait_for_timeout(300)
+    assert len(_visible_chapter_links(tab, "#pst-primary-sidebar")) >= 8, "☰ did not show the chapter list again"
+    context.close()
+
+
+def test_book_pdf_is_built_and_linked(built_book):
+    """The whole book as one PDF, printed offline by headless Chromium, linked from the landing page."""
+    from wdlib.book import PDF_NAME, pdf_page_count
+
+    pdf = built_book.html_dir / PDF_NAME
+    assert pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-"
+    assert pdf_page_count(pdf) >= 60  # eight chapters, the API reference and the bibliography
+    assert f'href="{PDF_NAME}"' in (built_book.html_dir / "index.html").read_text()
+
+
+def test_tables_fit_the_column_at_1280_px(built_book, book_url, browser):
+    """No table scrolls sideways at 1280 px; every table cell has padding; numbers are right-aligned."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    problems = []
+    for page in pages(built_book.html_dir):
+        if page.startswith(("_modules/", "genindex", "search", "py-modindex")):
+            continue
+        tab.goto(f"{book_url}/{page}", wait_until="load")
+        found = tab.evaluate(
+            """() => Array.from(document.querySelectorAll('.bd-article table')).filter(t => t.offsetParent !== null).map(t => {
+                   let scrolls = false;
+                   for (let box = t.parentElement; box; box = box.parentElement) {
+                       if (box.scrollWidth > box.clientWidth + 1) scrolls = true;
+                       if (box.classList.contains('bd-article')) break;
+                   }
+                   const cell = t.querySelector('td');
+                   const pad = cell ? parseFloat(getComputedStyle(cell).paddingLeft) : 99;
+                   const num = t.querySelector('td.wd-num');
+                   return {text: t.innerText.slice(0, 40), scrolls, width: t.getBoundingClientRect().width,
+                           pad, numAlign: num ? getComputedStyle(num).textAlign : 'right'};
+               })"""
+        )
+        for t in found:
+            if t["scrolls"]:
+                problems.append(f"{page}: table {t['text']!r} scrolls sideways ({t['width']:.0f} px)")
+            if t["pad"] < 4:
+                problems.append(f"{page}: table {t['text']!r} has {t['pad']} px cell padding")
+            if t["numAlign"] != "right":
+                problems.append(f"{page}: table {t['text']!r} numbers are {t['numAlign']}-aligned")
+    context.close()
+    assert problems == []

@@ -76,8 +76,10 @@ def test_book_has_every_page(built_book):
     html = built_book.html_dir
     for page in ["index.html", "chapters/01_theory.html", "chapters/02_ridge.html", "chapters/03_linear_regression.html", "chapters/04_conventions.html", "chapters/05_vision.html", "chapters/06_text.html", "chapters/07_choosing_lambda.html", "chapters/08_seed_claims.html", "chapters/api.html", "bibliography.html"]:
         assert (html / page).is_file(), page
-    api = (html / "chapters/api.html").read_text()
-    assert "fit_gd" in api and "validate_parameters" in api and "ridge_path" in api  # autodoc ran
+    # the API reference: one page per module, autodoc ran, [source] links (viewcode)
+    api = {name: (html / f"chapters/api/{name}.html").read_text() for name in ("linreg", "book", "ridge")}
+    assert "fit_gd" in api["linreg"] and "validate_parameters" in api["book"] and "ridge_path" in api["ridge"]
+    assert "_modules/wdlib/ridge.html" in api["ridge"] and (html / "_modules/wdlib/ridge.html").is_file()
 
 
 def test_chapter_3_output_is_clean_and_has_figures(built_book):

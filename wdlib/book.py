@@ -17,7 +17,10 @@ The pipeline, in order:
 5. fold the papermill-injected parameters cell (tag ``hide-cell``);
 6. run ``jupyter-book build`` on the staging folder (execution is off in
    ``_config.yml``) with ``-W -n --keep-going``;
-7. copy the HTML to ``<output>/html`` and write ``timings.json`` beside it.
+7. build the whole book as one HTML page (Sphinx's ``singlehtml`` builder, from
+   the same doctrees) and print it to ``weight-decay-executed.pdf`` with headless
+   Chromium (:func:`print_pdf`; no network, no LaTeX); the landing page links it;
+8. copy the HTML (and the PDF) to ``<output>/html`` and write ``timings.json`` beside it.
 
 Why a content hash rather than jupyter-cache (which jupyter-book ships): its
 key is a notebook's code cells, so it would miss what decides a chapter's
@@ -72,6 +75,8 @@ __all__ = [
     "find_errors",
     "main",
     "notebook_parameters",
+    "pdf_page_count",
+    "print_pdf",
     "repository_url",
     "toc_chapters",
     "validate_parameters",
@@ -85,6 +90,9 @@ MATHJAX_VERSION = "3.2.2"
 MATHJAX_DIR = Path("_vendor") / "_static" / "mathjax"
 #: What is copied to the staging folder (everything the build reads).
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "index.md", "bibliography.md", "references.bib", "chapters", "_static", "_vendor")
+#: The PDF of the whole book, beside ``index.html`` (index.md links it).
+PDF_NAME = "weight-decay-executed.pdf"
+CHROMIUM = "/usr/bin/chromium"
 _IGNORE = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc", "_build")
 
 
@@ -189,6 +197,13 @@ def validate_parameters(path: str | Path, parameters: dict) -> dict:
     (papermill itself only warns).  Integers are accepted for ``float``
     parameters and converted.
 
+    Parameters
+    ----------
+    path : path
+        The chapter notebook.
+    parameters : dict
+        Name → value, as passed to papermill.
+
     Returns
     -------
     dict
@@ -217,10 +232,10 @@ def _parse_assignment(text: str) -> tuple[str, object]:
 class ChapterRun:
     """One executed chapter: name, wall time in seconds, status and the parameters used."""
 
-    chapter: str
-    seconds: float
-    status: str
-    parameters: dict = field(default_factory=dict)
+    chapter: str  #: the notebook's stem, e.g. ``"03_linear_regression"``
+    seconds: float  #: wall time of its execution
+    status: str  #: ``"ok"`` (a failure raises instead)
+    parameters: dict = field(default_factory=dict)  #: the parameters passed to papermill
 
 
 def find_errors(nb) -> list[str]:
@@ -271,6 +286,21 @@ def execute_chapter(
     (:func:`validate_parameters`).  The injected-parameters cell is folded.
     The kernel runs with ``WDLIB_PROGRESS=0`` (unless ``env`` sets it), so
     that no progress bar lands in the chapter's stored output.
+
+    Parameters
+    ----------
+    src : path
+        The stored chapter.
+    dst : path
+        Where to write the executed copy.
+    parameters : dict, optional
+        Passed to papermill (validated first).
+    timeout : float, default 1200
+        Wall-clock limit in seconds.
+    kernel : str, default "python3"
+        Jupyter kernel name.
+    env : dict, optional
+        Extra environment variables for the kernel.
 
     Raises
     ------
@@ -434,11 +464,12 @@ def _store(cache: Path, chapter: str, key: str, executed: Path, seconds: float) 
 class BuildReport:
     """Result of :func:`build`: per-chapter runs, the HTML folder and total times."""
 
-    runs: list[ChapterRun]
-    html_dir: Path | None
-    profile: str
-    execute_seconds: float
-    build_seconds: float
+    runs: list[ChapterRun]  #: one per executed chapter, in book order
+    html_dir: Path | None  #: the built HTML (None when only executing)
+    profile: str  #: ``"quick"`` or ``"full"``
+    execute_seconds: float  #: wall time of executing every chapter
+    build_seconds: float  #: wall time of ``jupyter-book build`` (HTML)
+    pdf_seconds: float = 0.0  #: wall time of the single-page build and its printing
 
     def table(self) -> str:
         """Per-chapter wall times as a plain-text table."""
@@ -447,6 +478,8 @@ class BuildReport:
         lines += [f"{r.chapter:<{w}}  {r.seconds:8.1f}  {r.status}" for r in self.runs]
         lines.append(f"{'execute total':<{w}}  {self.execute_seconds:8.1f}")
         lines.append(f"{'html build':<{w}}  {self.build_seconds:8.1f}")
+        if self.pdf_seconds:
+            lines.append(f"{'pdf':<{w}}  {self.pdf_seconds:8.1f}")
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -455,6 +488,7 @@ class BuildReport:
             "chapters": [asdict(r) for r in self.runs],
             "execute_seconds": round(self.execute_seconds, 2),
             "build_seconds": round(self.build_seconds, 2),
+            "pdf_seconds": round(self.pdf_seconds, 2),
             "python": platform.python_version(),
             "machine": f"{platform.machine()} {os.cpu_count()} cpu",
         }
@@ -545,6 +579,73 @@ def _jupyter_book() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "jupyter_book.cli.main"]
 
 
+def print_pdf(html_file: str | Path, pdf_file: str | Path, *, chromium: str | Path = CHROMIUM,
+              timeout: float = 600) -> Path:
+    """Print one HTML file to an A4 PDF with headless Chromium (driven by Playwright), offline.
+
+    The page is opened as a ``file://`` URL; printing waits until MathJax has
+    typeset every formula and the web fonts have loaded (Chromium's own
+    ``--print-to-pdf`` prints at the load event, before MathJax is done).
+
+    Parameters
+    ----------
+    html_file : path
+        The page to print.
+    pdf_file : path
+        Where to write the PDF.
+    chromium : path, default "/usr/bin/chromium"
+        The browser (Debian's ``chromium`` package; Playwright downloads none).
+    timeout : float, default 600
+        Seconds allowed for loading, typesetting and printing.
+
+    Returns
+    -------
+    Path
+        ``pdf_file``.
+
+    Raises
+    ------
+    BookError
+        If Chromium or Playwright is missing, or the page does not typeset.
+    """
+    html_file, pdf_file = Path(html_file).resolve(), Path(pdf_file).resolve()
+    if not Path(chromium).exists():
+        raise BookError(f"{chromium} is missing: the PDF is printed by headless Chromium (apt-get install -y chromium).")
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise BookError("the PDF is printed through Playwright: pip install playwright (no browser download "
+                        "is needed; it drives /usr/bin/chromium)") from exc
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run", "--disable-sync"]  # fmt: skip
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=args)
+            page = browser.new_page()
+            page.set_default_timeout(timeout * 1000)
+            page.goto(html_file.as_uri(), wait_until="load")
+            page.evaluate("""async () => {
+                document.querySelectorAll('img[loading="lazy"]').forEach(i => i.loading = 'eager');
+                if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
+                await document.fonts.ready;
+            }""")
+            page.emulate_media(media="print")
+            page.pdf(path=str(pdf_file), format="A4", print_background=True,
+                     margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"})
+            browser.close()
+    except PlaywrightError as exc:
+        raise BookError(f"chromium did not print {html_file} to PDF: {exc}") from exc
+    return pdf_file
+
+
+def pdf_page_count(pdf_file: str | Path) -> int:
+    """Pages of a PDF written by Chromium (its page objects are not compressed)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", Path(pdf_file).read_bytes()))
+
+
 def build(
     root: str | Path = ".",
     *,
@@ -554,6 +655,7 @@ def build(
     output: str | Path = "_build",
     timeout: float = 1200,
     html: bool = True,
+    pdf: bool = True,
     log=None,
     heartbeat: float = 60,
     force: bool = False,
@@ -578,6 +680,9 @@ def build(
         Wall-clock limit per chapter, in seconds.
     html : bool, default True
         Build the HTML after executing.
+    pdf : bool, default True
+        Also build the whole book as one page and print it to
+        ``<output>/html/weight-decay-executed.pdf`` (:func:`print_pdf`).
     log : callable, optional
         Receives the progress lines (which chapter is executing, a heartbeat
         while it runs, its time when done); ``print`` (flushed) by default.
@@ -637,6 +742,16 @@ def build(
     report.build_seconds = time.perf_counter() - t1
     if proc.returncode != 0:
         raise BookError(f"jupyter-book build failed (warnings are errors):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    if pdf:
+        t2 = time.perf_counter()
+        log("building the PDF (one HTML page, printed by headless chromium)")
+        cmd = _jupyter_book() + ["build", str(staging), "--builder", "singlehtml", "-W", "-n", "--keep-going"]
+        with _Heartbeat(log, "pdf", heartbeat):
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise BookError(f"jupyter-book singlehtml build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+            print_pdf(staging / "_build" / "singlehtml" / "index.html", staging / "_build" / "html" / PDF_NAME)
+        report.pdf_seconds = time.perf_counter() - t2
     html_dir = output / "html"
     if html_dir.exists():
         shutil.rmtree(html_dir)
@@ -692,6 +807,13 @@ def vendor_mathjax(root: str | Path = ".", *, version: str = MATHJAX_VERSION) ->
 
     The book then renders math without any CDN.  Does nothing if that version
     is already there.
+
+    Parameters
+    ----------
+    root : path, default "."
+        Repository root.
+    version : str, default MATHJAX_VERSION
+        MathJax version to fetch.
     """
     dest = Path(root).resolve() / MATHJAX_DIR
     stamp = dest / "VERSION"

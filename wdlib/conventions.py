@@ -51,6 +51,15 @@ CONVENTIONS: dict[str, tuple[str, str]] = {
 def factor(convention: str, n_samples: int | None = None, loss: str = "mse", y_scale=None) -> Fraction:
     """``canonical λ = factor · value`` for ``convention``, as an exact fraction.
 
+    Parameters
+    ----------
+    convention : str
+        A key of :data:`CONVENTIONS`.
+    n_samples, loss, y_scale
+        As in :func:`to_canonical`.
+
+    Examples
+    --------
     >>> factor("torch_sgd"), factor("keras_l2", loss="mean"), factor("sklearn_ridge", n_samples=100)
     (Fraction(1, 2), Fraction(2, 1), Fraction(1, 100))
     """
@@ -124,6 +133,17 @@ def from_canonical(weight_decay: float, convention: str, *, n_samples: int | Non
                    y_scale: float | None = None) -> float:
     """A framework's weight-decay number for the canonical λ ``weight_decay`` (inverse of :func:`to_canonical`).
 
+    Parameters
+    ----------
+    weight_decay : float
+        The canonical λ ``>= 0``.
+    convention : str
+        A key of :data:`CONVENTIONS`.
+    n_samples, loss, y_scale
+        As in :func:`to_canonical`.
+
+    Examples
+    --------
     >>> from_canonical(0.01, "keras_l2")
     0.01
     >>> from_canonical(0.05, "sklearn_ridge", n_samples=100)

@@ -174,6 +174,18 @@ def decay_report(model: nn.Module, groups: Iterable[dict] | torch.optim.Optimize
     With ``groups`` (param groups or an optimizer) the ``weight_decay`` column is
     what those groups say; without, it is what :func:`param_groups` would do with
     ``weight_decay=1`` and the same keyword arguments.  Returns a pandas DataFrame.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model whose parameters are listed.
+    groups : iterable of dict or torch.optim.Optimizer, optional
+        Param groups (or an optimizer holding them) to report; without, what
+        :func:`param_groups` would build.
+    decay_embeddings : bool, default True
+        As in :func:`param_groups` (used without ``groups``).
+    no_decay, decay : sequence of str
+        As in :func:`param_groups` (used without ``groups``).
     """
     import pandas as pd
 
@@ -256,6 +268,15 @@ def l2_penalty(params: Iterable[torch.Tensor] | Iterable[dict], weight_decay: fl
     must be None).  Its gradient is ``λ·w``: the same update as torch's
     ``SGD(weight_decay=λ)``.
 
+    Parameters
+    ----------
+    params : iterable of torch.Tensor, or iterable of dict
+        Tensors, or param groups with a ``"weight_decay"`` each.
+    weight_decay : float, optional
+        λ for tensors; must be None for param groups.
+
+    Examples
+    --------
     >>> w = torch.tensor([3.0, 4.0], requires_grad=True)
     >>> l2_penalty([w], 0.1)
     tensor(1.2500, grad_fn=<MulBackward0>)
@@ -277,6 +298,17 @@ def l2_penalty(params: Iterable[torch.Tensor] | Iterable[dict], weight_decay: fl
 def decoupled_decay_(params: Iterable[torch.Tensor], *, lr: float, weight_decay: float) -> None:
     """Decoupled decay in place: ``w ← (1 − lr·weight_decay)·w`` (Loshchilov & Hutter 2019, Alg. 2 line 12).
 
+    Parameters
+    ----------
+    params : iterable of torch.Tensor
+        Tensors to shrink, in place.
+    lr : float
+        Learning rate ``η``.
+    weight_decay : float
+        Decoupled rate ``λ``; each step multiplies by ``1 − ηλ``.
+
+    Examples
+    --------
     >>> w = torch.ones(2); decoupled_decay_([w], lr=0.1, weight_decay=0.5); w
     tensor([0.9500, 0.9500])
     """
@@ -294,6 +326,21 @@ def decay_only_shrinkage(optimizer: type[torch.optim.Optimizer], init: torch.Ten
     decay term ``λw`` by its own running magnitude, so it moves the row by
     about ``η`` per step whatever ``λ`` is.
 
+    Parameters
+    ----------
+    optimizer : type of torch.optim.Optimizer
+        The optimizer class, e.g. ``torch.optim.AdamW`` or ``torch.optim.Adam``.
+    init : torch.Tensor
+        Starting weights ``w_0`` (copied; not modified).
+    lr : float
+        Learning rate ``η``.
+    weight_decay : float
+        The optimizer's ``weight_decay``.
+    steps : int
+        Number of steps ``T``.
+
+    Examples
+    --------
     >>> round(decay_only_shrinkage(torch.optim.AdamW, torch.ones(4), lr=0.1, weight_decay=0.5, steps=10), 6)
     0.598737
     """
@@ -325,6 +372,17 @@ def max_norm_(weight: torch.Tensor, max_norm: float, *, dim: int | None = 0) -> 
     row of a ``Linear`` weight (the weights into one output unit); ``dim=None``
     constrains the whole tensor as one vector.  Returns ``weight``.
 
+    Parameters
+    ----------
+    weight : torch.Tensor
+        The weight, rescaled in place.
+    max_norm : float
+        The bound ``c > 0``.
+    dim : int or None, default 0
+        Dimension whose slices are constrained; None for the whole tensor.
+
+    Examples
+    --------
     >>> w = torch.tensor([[3.0, 4.0], [0.3, 0.4]])
     >>> max_norm_(w, 1.0)
     tensor([[0.6000, 0.8000],

@@ -36,6 +36,19 @@ class SweepSpec:
     configurations are the blocks' :func:`~wdlib.sweep.expand`, in order, each
     configuration once.  ``results`` is the folder under ``data/results/`` that
     holds the committed ``full`` profile (the command line's default store for it).
+
+    Attributes
+    ----------
+    name : str
+        The sweep's name (its key in :data:`SWEEPS`).
+    fn : str
+        The run function, ``"module:function"``.
+    description : str
+        One line on what the sweep measures.
+    profiles : mapping of str to tuple or sequence of tuples
+        Profile name → ``(base, points, seeds)`` block(s).
+    results : str, optional
+        Folder under ``data/results/`` with the committed ``full`` profile.
     """
 
     name: str
@@ -58,7 +71,17 @@ class SweepSpec:
 
     def configs(self, profile: str, *, seed: int = 0, overrides: Mapping | None = None) -> list[dict]:
         """The profile's configurations; ``seed`` is added to every run's seed, and ``overrides`` replace
-        the values of keys that a block's base sets (a key its points vary keeps the points' values)."""
+        the values of keys that a block's base sets (a key its points vary keeps the points' values).
+
+        Parameters
+        ----------
+        profile : str
+            A key of :attr:`profiles`.
+        seed : int, default 0
+            Added to every configuration's ``seed``.
+        overrides : mapping, optional
+            New values for keys the profile's bases set.
+        """
         if profile not in self.profiles:
             raise ValueError(f"no profile {profile!r}; choose one of {', '.join(self.profiles)}")
         seed = _check_int(seed, "seed", low=0)
@@ -280,7 +303,15 @@ def project_root(start: str | Path | None = None) -> Path:
 
 
 def results_folder(name: str, root: str | Path | None = None) -> Path:
-    """``<root>/data/results/<folder>``: where sweep ``name``'s committed full profile lives."""
+    """``<root>/data/results/<folder>``: where sweep ``name``'s committed full profile lives.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SWEEPS` with committed results.
+    root : path, optional
+        Repository root; found from the package by default.
+    """
     spec = _spec(name)
     if spec.results is None:
         raise ValueError(f"sweep {name!r} has no committed results folder")
@@ -315,6 +346,31 @@ def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: 
 
     Returns ``(runs, history)``: one row per configuration in the profile's
     order, and those runs' histories.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SWEEPS`.
+    profile : str, default "full"
+        A profile of that sweep.
+    seed : int, default 0
+        Added to every run's seed (:meth:`SweepSpec.configs`).
+    overrides : mapping, optional
+        Configuration values to replace (:meth:`SweepSpec.configs`).
+    recompute : bool, default False
+        With ``"full"``: run the sweep instead of reading the committed results.
+    root : path, optional
+        Repository root; found from the package by default.
+    store : path, optional
+        Results store to run into (see above).
+    executor : concurrent.futures.Executor, optional
+        Runs the configurations, as in :func:`wdlib.sweep.run_sweep`.
+    threads : int, optional
+        Torch intra-op threads per run, as in :func:`wdlib.sweep.run_sweep`.
+    progress : bool or None, default False
+        Show a progress bar (None: :func:`wdlib.progress.show_progress` decides).
+    complete : bool, default False
+        Fill unset configuration columns with the run function's defaults.
     """
     spec = _spec(name)
     configs = spec.configs(profile, seed=seed, overrides=overrides)
@@ -350,12 +406,20 @@ def load_results(name: str, profile: str = "full", *, seed: int = 0, overrides: 
 class ResultsNote:
     """How a chapter's committed results were made (``metadata.json`` of ``data/results/<chapter>/``)."""
 
-    text: str  # the command, wall time, machine and run counts, in a few lines (or "no committed results yet")
-    wall_minutes: float  # NaN without committed results
+    text: str  #: the command, wall time, machine and run counts, in a few lines (or "no committed results yet")
+    wall_minutes: float  #: total wall time of the invocations that made them, in minutes (NaN without results)
 
 
 def results_note(chapter: str, root: str | Path | None = None) -> ResultsNote:
-    """The provenance note a chapter prints under its results: command, wall time, machine, runs per sweep."""
+    """The provenance note a chapter prints under its results: command, wall time, machine, runs per sweep.
+
+    Parameters
+    ----------
+    chapter : str
+        A chapter with committed results (a key of :data:`CHAPTER_SWEEPS`).
+    root : path, optional
+        Repository root; found from the package by default.
+    """
     if chapter not in CHAPTER_SWEEPS:
         raise ValueError(f"unknown chapter {chapter!r}; chapters with committed results: {', '.join(CHAPTER_SWEEPS)}")
     path = Path(root or project_root()) / "data" / "results" / chapter / "metadata.json"

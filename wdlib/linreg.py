@@ -149,6 +149,19 @@ def gradient(X, y, w, b: float = 0.0, *, weight_decay: float) -> tuple[np.ndarra
     ``∇_w J = −Xᵀr/n + λw`` and ``∂J/∂b = −mean(r)`` with ``r = y − Xw − b``: the
     penalty contributes ``λw`` (a vector), never ``λ·Σw`` (the seed's bug).
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Inputs.
+    y : array_like, shape (n_samples,)
+        Targets.
+    w : array_like, shape (n_features,)
+        Weights.
+    b : float, default 0.0
+        Intercept.
+    weight_decay : float
+        Canonical λ ≥ 0 of ``(λ/2)‖w‖²`` (the intercept is not penalized).
+
     Returns
     -------
     grad_w : ndarray of shape (n_features,)
@@ -173,6 +186,17 @@ def fit_closed_form(X, y, *, weight_decay: float, fit_intercept: bool = True) ->
 
     Solves ``(X_cᵀX_c/n + λI) w = X_cᵀy_c/n`` on centred data, then
     ``b = ȳ − x̄ᵀw``.  Equal to ``sklearn.linear_model.Ridge(alpha=n*λ)``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Inputs.
+    y : array_like, shape (n_samples,)
+        Targets.
+    weight_decay : float
+        Canonical λ ≥ 0.
+    fit_intercept : bool, default True
+        Fit an unpenalized intercept ``b``.
 
     Returns
     -------
@@ -211,6 +235,15 @@ def hessian_max_eigenvalue(X, *, weight_decay: float, fit_intercept: bool = True
     The Hessian over ``(w, b)`` is ``[[XᵀX/n + λI, x̄], [x̄ᵀ, 1]]``; without an
     intercept it is ``XᵀX/n + λI``.
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Inputs.
+    weight_decay : float
+        Canonical λ ≥ 0.
+    fit_intercept : bool, default True
+        Include the intercept's row and column in the Hessian.
+
     Examples
     --------
     >>> hessian_max_eigenvalue(np.array([[1.0], [-1.0]]), weight_decay=0.5)
@@ -234,6 +267,15 @@ def max_stable_lr(X, *, weight_decay: float, fit_intercept: bool = True) -> floa
     On a quadratic, GD multiplies the error along the Hessian eigenvector of
     eigenvalue ``μ`` by ``1 − ημ`` per step, so it converges iff ``η < 2/L``
     (``L`` from :func:`hessian_max_eigenvalue`); ``η = 1/L`` is the usual safe choice.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Inputs.
+    weight_decay : float
+        Canonical λ ≥ 0.
+    fit_intercept : bool, default True
+        Whether the fit has an intercept.
 
     Examples
     --------
@@ -413,6 +455,15 @@ def numerical_gradient(f, x, *, eps: float = 1e-6) -> np.ndarray:
 
     Error is O(eps²) for smooth ``f``; each coordinate costs two calls.
 
+    Parameters
+    ----------
+    f : callable
+        Scalar function of one array.
+    x : array_like
+        Point at which to differentiate.
+    eps : float, default 1e-6
+        Step of the central differences.
+
     Examples
     --------
     >>> numerical_gradient(lambda v: float(v @ v), np.array([1.0, -2.0])).round(6).tolist()
@@ -434,6 +485,21 @@ def check_gradient(X, y, w, b: float = 0.0, *, weight_decay: float, eps: float =
 
     Returns ``‖g − g_fd‖ / max(‖g‖ + ‖g_fd‖, 1e-12)`` over the stacked ``(w, b)``
     gradient: about 1e-9 or smaller for a correct gradient in float64.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Inputs.
+    y : array_like, shape (n_samples,)
+        Targets.
+    w : array_like, shape (n_features,)
+        Weights.
+    b : float, default 0.0
+        Intercept.
+    weight_decay : float
+        Canonical λ ≥ 0 of ``(λ/2)‖w‖²`` (the intercept is not penalized).
+    eps : float, default 1e-6
+        Finite-difference step.
 
     Examples
     --------
@@ -494,6 +560,13 @@ def split_null_space(X, w) -> tuple[np.ndarray, np.ndarray]:
     The data gradient ``−Xᵀr/n`` always lies in the row space, so gradient
     descent never changes the null-space part of ``w``; only weight decay
     shrinks it (by ``1 − ηλ`` per step).
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Inputs whose row space is used.
+    w : array_like, shape (n_features,)
+        Vector to split.
 
     Returns
     -------

@@ -26,6 +26,27 @@ def sgdw(params: list[torch.Tensor], grads: list[torch.Tensor], momentum_buffers
     gradient's copy on the first step.  The weights shrink by
     ``decay_scale · weight_decay`` (:func:`wdlib.decay.decoupled_decay_`'s
     kernel), outside the momentum buffer, then move by ``−lr · d``.
+
+    Parameters
+    ----------
+    params : list of torch.Tensor
+        Parameters, updated in place.
+    grads : list of torch.Tensor
+        Their gradients.
+    momentum_buffers : list of torch.Tensor or None
+        One buffer per parameter, updated in place.
+    lr : float
+        Learning rate.
+    weight_decay : float
+        Decoupled decay rate.
+    decay_scale : float
+        Multiplier of ``weight_decay`` in the shrink factor: ``lr`` (decay
+        coupled to the learning rate, :class:`SGDW`'s default) or
+        ``lr / initial_lr`` (``independent_decay``: only the schedule scales it).
+    momentum, dampening : float
+        As in ``torch.optim.SGD``.
+    nesterov, maximize : bool
+        As in ``torch.optim.SGD``.
     """
     for i, (p, g) in enumerate(zip(params, grads)):
         if maximize:

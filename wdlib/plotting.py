@@ -75,6 +75,21 @@ def seed_summary(df: pd.DataFrame, x: str, y: str, *, by=(), confidence: float =
     """Mean of ``y`` over seeds for each ``x`` (and ``by`` group), with ``n``, ``sem``, ``min``, ``max`` and a
     t-interval (``low``, ``high``).
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Runs, one row per configuration and seed.
+    x : str
+        Column that defines a point.
+    y : str
+        Column averaged over seeds.
+    by : sequence of str, default ()
+        Further grouping columns.
+    confidence : float, default 0.95
+        Level of the t-interval.
+
+    Examples
+    --------
     >>> df = pd.DataFrame({"wd": [0, 0, 1, 1], "seed": [0, 1, 0, 1], "acc": [0.5, 1.0, 0.75, 0.75]})
     >>> seed_summary(df, "wd", "acc")[["wd", "mean", "n", "sem"]].values.tolist()
     [[0.0, 0.75, 2.0, 0.25], [1.0, 0.75, 2.0, 0.0]]
@@ -100,6 +115,31 @@ def lambda_curve(df: pd.DataFrame, y: str = "test_acc", *, x: str = "weight_deca
     ``band="range"`` the range over seeds (more readable with two seeds,
     where the t-interval is ±12.7 standard errors).  λ = 0 cannot sit on a log
     axis: it is drawn as a dotted horizontal line (the unregularized baseline) instead.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Runs, one row per configuration and seed.
+    y : str, default "test_acc"
+        Column on the vertical axis.
+    x : str, default "weight_decay"
+        Column on the horizontal axis.
+    hue : str, optional
+        Column whose values get one line each.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes by default.
+    logx : bool, default True
+        Logarithmic horizontal axis.
+    label : str, optional
+        Legend label of the line (without ``hue``).
+    confidence : float, default 0.95
+        Level of the t-interval.
+    band : {"t", "range"}, default "t"
+        What the shaded band shows.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     if band not in ("t", "range"):
         raise ValueError(f"band must be 't' or 'range', got {band!r}")
@@ -133,6 +173,33 @@ def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str 
     otherwise flatten every other cell into one colour); the annotations keep
     the exact values, in black or white, whichever reads on the cell's colour, at
     ``fontsize`` points (the book's minimum is 9: give a panel few enough cells for it).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Runs, one row per configuration and seed (seeds are averaged).
+    value : str, default "test_acc"
+        Column shown as colour and annotation.
+    x, y : str, default "lr" and "weight_decay"
+        Columns of the horizontal and vertical grid axes.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes by default.
+    fmt : str, default "{:.3f}"
+        Format of the annotations.
+    cmap : str, optional
+        Matplotlib colormap name.
+    best : {"max", "min"}, default "max"
+        Which cell to outline.
+    colorbar : bool, default True
+        Draw a colour bar.
+    vmin, vmax : float, optional
+        Limits of the colour scale.
+    fontsize : float, default 9
+        Points of the annotations.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
     """
     from matplotlib.patches import Rectangle
 
@@ -162,7 +229,25 @@ def heatmap(df: pd.DataFrame, value: str = "test_acc", *, x: str = "lr", y: str 
 
 
 def norm_trajectories(track: pd.DataFrame, y: str = "norm", *, hue: str = "name", ax=None, logy: bool = False):
-    """A :class:`wdlib.tracking.NormTracker` table: ``y`` (``norm``, ``angular_update``, ``effective_lr``) per step."""
+    """A :class:`wdlib.tracking.NormTracker` table: ``y`` (``norm``, ``angular_update``, ``effective_lr``) per step.
+
+    Parameters
+    ----------
+    track : pandas.DataFrame
+        A :class:`wdlib.tracking.NormTracker` table.
+    y : str, default "norm"
+        Column on the vertical axis.
+    hue : str, default "name"
+        Column whose values get one line each.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes by default.
+    logy : bool, default False
+        Logarithmic vertical axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     _need(track, ["step", y, hue], "norm_trajectories")
     ax = _axes(ax)
     for name, d in track.groupby(hue, sort=False):
@@ -176,7 +261,25 @@ def norm_trajectories(track: pd.DataFrame, y: str = "norm", *, hue: str = "name"
 
 def training_curves(history: pd.DataFrame, metric: str = "loss", *, x: str | None = None, ax=None,
                     label: str | None = None):
-    """Every ``*_{metric}`` column of a :func:`wdlib.train.fit` / ``fit_lm`` history against epoch (or step)."""
+    """Every ``*_{metric}`` column of a :func:`wdlib.train.fit` / ``fit_lm`` history against epoch (or step).
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A training history, one row per evaluation.
+    metric : str, default "loss"
+        Columns ``*_{metric}`` are drawn (``train_loss``, ``test_loss``, ...).
+    x : str, optional
+        Column on the horizontal axis; ``epoch``, else ``step``, by default.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes by default.
+    label : str, optional
+        Prefix of the legend labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     x = x or ("epoch" if "epoch" in history.columns else "step")
     cols = [c for c in history.columns if c.endswith(f"_{metric}")]
     if not cols:
@@ -198,6 +301,27 @@ def quadratic_contours(q, ax=None, *, xlim=(-2.0, 3.0), ylim=(-2.0, 3.0), levels
     ``levels`` contour levels at quantiles of ``√f`` over the plotted grid, so that even a
     badly conditioned ``f`` shows several ellipses around ``w*``.
 
+    Parameters
+    ----------
+    q : wdlib.quadratic.Quadratic
+        A 2-D quadratic.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's axes by default.
+    xlim, ylim : tuple of float
+        Plotted range of each coordinate.
+    levels : int, default 12
+        Number of contour levels.
+    norm_circles : sequence of float, optional
+        Radii ``r`` of the dashed circles ``‖w‖ = r``.
+    resolution : int, default 300
+        Grid points per axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
     >>> from wdlib.quadratic import Quadratic
     >>> ax = quadratic_contours(Quadratic.from_eigen([4.0, 1.0], w_star=[1.0, 1.0]), norm_circles=[1.0])
     >>> ax.get_legend_handles_labels()[1]

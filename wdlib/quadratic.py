@@ -55,7 +55,17 @@ class Quadratic:
 
     @classmethod
     def from_eigen(cls, eigenvalues, w_star, *, angle: float = 0.0) -> Quadratic:
-        """``H = Q diag(eigenvalues) Qᵀ``; in 2-D, ``Q`` rotates the axes by ``angle`` radians."""
+        """``H = Q diag(eigenvalues) Qᵀ``; in 2-D, ``Q`` rotates the axes by ``angle`` radians.
+
+        Parameters
+        ----------
+        eigenvalues : array_like, shape (d,)
+            Positive eigenvalues of ``H``.
+        w_star : array_like, shape (d,)
+            The minimizer ``w*``.
+        angle : float, default 0.0
+            Rotation of the eigenvectors from the axes, in radians (2-D only).
+        """
         lam = np.asarray(eigenvalues, dtype=float)
         if lam.ndim != 1 or np.any(lam <= 0):
             raise ValueError(f"eigenvalues must be a 1-D array of positive numbers; got {eigenvalues!r}")
@@ -93,6 +103,15 @@ class Quadratic:
         """Gradient descent with step ``lr`` after ``steps`` steps from ``w0`` (default 0), in closed form.
 
         Shape (d,), or (k, d) for an array of k step counts.
+
+        Parameters
+        ----------
+        lr : float
+            Step size ``η > 0``.
+        steps : int or array_like of int
+            Number(s) of steps.
+        w0 : array_like, shape (d,), optional
+            Start; the origin by default.
         """
         if not np.isfinite(lr) or lr <= 0:
             raise ValueError(f"lr must be > 0; got {lr!r}")
@@ -112,6 +131,21 @@ class Quadratic:
         ``optimizer([w], **optimizer_kw)``; ``after_step(w)`` may change ``w`` in
         place after each step (a projection, a max-norm constraint).
 
+        Parameters
+        ----------
+        optimizer : type
+            A ``torch.optim`` optimizer class.
+        w0 : array_like, shape (d,)
+            Start.
+        steps : int
+            Number of steps.
+        after_step : callable, optional
+            Called as ``after_step(w)`` on the parameter tensor after each step.
+        **optimizer_kw
+            Passed to ``optimizer`` (``lr``, ``weight_decay``, ...).
+
+        Examples
+        --------
         >>> import torch
         >>> q = Quadratic.from_eigen([1.0], w_star=[2.0])
         >>> q.trajectory(torch.optim.SGD, w0=[0.0], steps=2, lr=0.5).ravel()

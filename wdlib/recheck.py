@@ -74,6 +74,21 @@ class Recheck:
     counts: one prediction flipped by rounding moves them by a whole example,
     so a prefix re-run reports them but holds only the continuous columns
     (losses, norms, rates) to a tolerance (``checked``).
+
+    Parameters
+    ----------
+    key : str
+        The run's key in the results store.
+    prefix : int or None
+        Epochs (or steps) re-run; None for the whole run.
+    differ : dict
+        :data:`NUMERICS` fields that differ between the stored row's machine and this one.
+    metrics : pandas.DataFrame
+        Full re-run: stored against new metrics (empty for a prefix re-run).
+    history : pandas.DataFrame
+        Prefix re-run: stored against new history cells (empty for a full re-run).
+    seconds : float
+        Wall time of the re-run.
     """
 
     key: str
@@ -251,6 +266,17 @@ def rounding_sensitivity(fn: Callable | str, config: Mapping, *, prefix: int, th
     are the perturbations another machine applies; how strongly a run
     amplifies them depends on the run (max-pooling ties in a text CNN, say),
     which is why a cross-machine tolerance is scaled by them.
+
+    Parameters
+    ----------
+    fn : callable or str
+        The run function, or its ``"module:name"``.
+    config : mapping
+        The run's configuration (a results row's config columns).
+    prefix : int
+        Epochs (or steps) to run.
+    threads : int
+        The intra-op thread count the run was recorded with.
     """
     if not isinstance(fn, str):
         raise TypeError("fn must be a 'module:function' string, so that a child process can import it")
@@ -267,6 +293,17 @@ def prefix_tolerance(sensitivity: Mapping[str, float], *, factor: float = PREFIX
                      floor: float = PREFIX_FLOOR) -> float:
     """``max(factor × the largest sensitivity, floor)``: the relative tolerance of a cross-machine prefix re-check.
 
+    Parameters
+    ----------
+    sensitivity : mapping of str to float
+        :func:`rounding_sensitivity`'s result.
+    factor : float, default PREFIX_FACTOR
+        Multiplier of the largest sensitivity.
+    floor : float, default PREFIX_FLOOR
+        Smallest tolerance returned.
+
+    Examples
+    --------
     >>> prefix_tolerance({"threads 2": 1e-8, "kernels capped at avx2": 2.5e-5})
     0.00025
     >>> prefix_tolerance({"threads 2": 0.0})
@@ -289,6 +326,19 @@ def seed_tolerance(runs: pd.DataFrame, metric: str, by: list[str], *, z: float =
     at most about as much as two seeds differ (√2·s); ``z`` = 3 makes a false
     alarm rare for a normal spread.
 
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        Committed runs, one row per configuration and seed.
+    metric : str
+        Column whose spread is measured.
+    by : list of str
+        Configuration columns (everything but the seed).
+    z : float, default 3.0
+        Number of standard deviations allowed.
+
+    Examples
+    --------
     >>> runs = pd.DataFrame({"lr": [1, 1, 2, 2], "seed": [0, 1, 0, 1], "acc": [0.80, 0.82, 0.70, 0.74]})
     >>> round(seed_tolerance(runs, "acc", ["lr"]), 4)
     0.0949

@@ -78,6 +78,15 @@ def weight_decay_from_alpha(alpha, n_samples: int):
     ``‖y − Xw‖² + α‖w‖²`` is ``2n`` times ``‖y − Xw‖²/(2n) + (λ/2)‖w‖²`` when
     ``α = nλ``, so both have the same minimizer.
 
+    Parameters
+    ----------
+    alpha : float or array_like
+        scikit-learn's ``Ridge(alpha)`` (sum-of-squares convention).
+    n_samples : int
+        Rows of the design.
+
+    Examples
+    --------
     >>> weight_decay_from_alpha(5.0, 100)
     0.05
     """
@@ -90,6 +99,15 @@ def weight_decay_from_alpha(alpha, n_samples: int):
 def alpha_from_weight_decay(weight_decay, n_samples: int):
     """scikit-learn ``alpha`` of a canonical λ: ``alpha = n_samples · λ``.
 
+    Parameters
+    ----------
+    weight_decay : float or array_like
+        Canonical λ (mean-loss convention).
+    n_samples : int
+        Rows of the design the loss is averaged over.
+
+    Examples
+    --------
     >>> alpha_from_weight_decay(0.05, 100)
     5.0
     """
@@ -368,6 +386,13 @@ class RidgeDecomposition:
         """Intercepts ``ȳ − x̄ᵀw``, shape (n_alphas,) or (n_alphas, n_targets); zeros without intercept.
 
         Pass ``coef`` (from :meth:`coef` with the same ``alphas``) to skip recomputing it.
+
+        Parameters
+        ----------
+        alphas : float or array_like, shape (n_alphas,)
+            Ridge penalties.
+        coef : ndarray, optional
+            :meth:`coef` at the same ``alphas``, if already computed.
         """
         a = self._alphas(alphas)
         return self._intercept(self._coef(a) if coef is None else coef)
@@ -375,10 +400,19 @@ class RidgeDecomposition:
     def predict(self, X, alphas) -> np.ndarray:
         """Predictions ``X w(α) + b(α)`` at new rows ``X`` for every α at once.
 
+        Parameters
+        ----------
+        X : array_like, shape (n_rows, n_features)
+            New rows.
+        alphas : float or array_like, shape (n_alphas,)
+            Ridge penalties.
+
         Returns
         -------
         ndarray, shape (n_rows, n_alphas), or (n_rows, n_alphas, n_targets) for 2-D ``y``.
 
+        Examples
+        --------
         >>> dec = decompose([[0.0], [1.0], [2.0]], [1.0, 3.0, 5.0])
         >>> dec.predict([[3.0]], [0.0, 2.0]).round(6)
         array([[7., 5.]])
@@ -497,6 +531,15 @@ class RidgeFit:
 
     ``coef`` has shape (n_features,) or (n_targets, n_features), as scikit-learn's
     ``Ridge.coef_``; ``intercept`` is a float or shape (n_targets,).
+
+    Attributes
+    ----------
+    coef : ndarray, shape (n_features,) or (n_targets, n_features)
+        Coefficients.
+    intercept : float or ndarray, shape (n_targets,)
+        Intercept(s); 0 without intercept.
+    alpha : float
+        The ``alpha`` they solve for.
     """
 
     coef: np.ndarray
@@ -634,6 +677,17 @@ def alpha_for_df(decomposition: RidgeDecomposition, df, *, rtol: float = 1e-12) 
 
     ``df`` must lie in ``(0, rank]``; ``df = rank`` gives ``alpha = 0``.
 
+    Parameters
+    ----------
+    decomposition : RidgeDecomposition
+        The SVD of the design (:func:`decompose`).
+    df : float or array_like
+        Target effective degrees of freedom, each in ``(0, rank]``.
+    rtol : float, default 1e-12
+        Relative tolerance of the bisection on ``df``.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> dec = decompose(rng.normal(size=(30, 4)), rng.normal(size=30))
     >>> a = alpha_for_df(dec, [1.0, 2.5]); dec.df(a).round(10)
@@ -736,6 +790,23 @@ def simulate_bias_variance(X, beta, *, alphas, noise: float, n_draws: int, seed,
     The draws are fitted at once as the targets of one multi-target path.  Same
     columns as :func:`bias_variance`; ``seed`` is an int, a
     ``numpy.random.SeedSequence`` or a ``Generator``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Fixed design.
+    beta : array_like, shape (n_features,)
+        True coefficients.
+    alphas : array_like, shape (n_alphas,)
+        Ridge penalties.
+    noise : float
+        Noise standard deviation ``σ``.
+    n_draws : int
+        Noise vectors drawn.
+    seed : int, SeedSequence or Generator
+        Source of the noise.
+    cov : array_like, shape (n_features, n_features), optional
+        Second moment of the test inputs, as in :func:`bias_variance`.
     """
     X, beta, C = _bias_variance_inputs(X, beta, noise, cov)
     n_draws = _check_int(n_draws, "n_draws", minimum=2)
@@ -759,6 +830,17 @@ def optimal_alpha_isotropic(n_features: int, *, noise: float, beta_norm: float) 
     It is the posterior mean under the prior ``β ~ N(0, (‖β‖²/d) I)``
     (Nakkiran et al. 2021, Theorem 1); it does not depend on ``n``.
 
+    Parameters
+    ----------
+    n_features : int
+        Dimension ``d``.
+    noise : float
+        Noise standard deviation ``σ``.
+    beta_norm : float
+        ``‖β‖`` of the true coefficients.
+
+    Examples
+    --------
     >>> optimal_alpha_isotropic(50, noise=0.5, beta_norm=1.0)
     12.5
     """
@@ -775,6 +857,23 @@ def isotropic_risk(n_samples, *, n_features: int, noise: float, alphas, n_trials
     shape (n, d) and one ``β`` with ``‖β‖ = beta_norm``, and evaluates
     :func:`bias_variance` with ``cov = I`` exactly (the noise is integrated out);
     the trials average over designs.
+
+    Parameters
+    ----------
+    n_samples : int or array_like of int
+        Training-set sizes ``n`` to evaluate.
+    n_features : int
+        Dimension ``d`` of ``x ~ N(0, I_d)``.
+    noise : float
+        Noise standard deviation ``σ``.
+    alphas : array_like, shape (n_alphas,)
+        Ridge penalties (``0`` is minimum-norm least squares).
+    n_trials : int
+        Designs (and coefficient vectors) drawn per ``n``.
+    seed : int, SeedSequence or Generator
+        Source of the draws.
+    beta_norm : float, default 1.0
+        ``‖β‖`` of the true coefficients.
 
     Returns
     -------

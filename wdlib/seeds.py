@@ -67,6 +67,15 @@ def run_snippet(source: str, namespace: dict | None = None, *, name: str = "<see
     A chapter can show that the seed's code fails, and how, without an error
     output in the executed notebook (which the book pipeline rejects).
 
+    Parameters
+    ----------
+    source : str
+        Python source to execute.
+    namespace : dict, optional
+        Globals to run it in (a fresh dict by default); updated in place.
+    name : str, default "<seed>"
+        File name shown in tracebacks.
+
     Examples
     --------
     >>> run_snippet("a = 1\\nb = a + c").message

@@ -29,6 +29,13 @@ __all__ = ["NormTracker", "angle", "equilibrium_angular_update", "steady_state"]
 def angle(a: torch.Tensor, b: torch.Tensor) -> float:
     """Angle in radians between two tensors, flattened.
 
+    Parameters
+    ----------
+    a, b : torch.Tensor
+        Tensors of equal size.
+
+    Examples
+    --------
     >>> angle(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]))  # π/4
     0.7853981...
     """
@@ -41,6 +48,17 @@ def angle(a: torch.Tensor, b: torch.Tensor) -> float:
 def equilibrium_angular_update(lr: float, weight_decay: float, momentum: float = 0.0) -> float:
     """``√(2ηλ/(1+μ))``: the per-step angle of a scale-invariant weight at equilibrium (Wan et al. 2021).
 
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η``.
+    weight_decay : float
+        Coupled weight decay ``λ`` (SGD's).
+    momentum : float, default 0.0
+        SGD momentum ``μ``.
+
+    Examples
+    --------
     >>> round(equilibrium_angular_update(0.1, 5e-4), 6)
     0.01
     """
@@ -126,6 +144,17 @@ def steady_state(track: pd.DataFrame, *, by: Sequence[str] = ("name",), tail: fl
     ``effective_lr`` and the group's first ``lr``: the quantities to set against
     :func:`equilibrium_angular_update` once a run has reached equilibrium.
 
+    Parameters
+    ----------
+    track : pandas.DataFrame
+        A :class:`NormTracker` table (``step``, ``norm``, ``angular_update``, ``lr``, ``effective_lr``).
+    by : sequence of str, default ("name",)
+        Columns that define a group.
+    tail : float, default 0.25
+        Fraction of the steps, at the end, to average over.
+
+    Examples
+    --------
     >>> t = pd.DataFrame({"step": [0, 1, 2, 3], "name": "w", "norm": [4.0, 3.0, 2.0, 2.0],
     ...                   "angular_update": [float("nan"), 0.3, 0.1, 0.1], "lr": 0.1, "effective_lr": 0.0})
     >>> steady_state(t, tail=0.5)[["name", "angle", "norm"]].values.tolist()

@@ -57,6 +57,25 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
     of the ``k`` fold MSEs), ``se`` (their standard deviation over ``√k``, as
     ESL §7.10) and ``df`` (effective degrees of freedom on the whole data).
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design.
+    y : array_like, shape (n_samples,)
+        Targets.
+    alphas : array_like, shape (n_alphas,)
+        Ridge penalties (scikit-learn's ``alpha``).
+    k : int, default 10
+        Number of folds.
+    seed : int, default 0
+        Seed of the shuffle that assigns rows to folds.
+    fit_intercept : bool, default True
+        Fit an unpenalized intercept in each fold.
+    standardize : bool, default False
+        Standardize the columns within each training part.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 5)); y = X @ [1.0, 0.5, 0.0, 0.0, -1.0] + rng.normal(size=60)
     >>> cv = kfold_cv(X, y, [0.1, 10.0, 1e4], k=5)
@@ -138,6 +157,25 @@ def log_evidence(X, y, alphas, *, fit_intercept: bool = True, standardize: bool 
     ``(RSS + α‖w‖²)/n_eff``, with ``n_eff = n − 1`` when there is an intercept.
     The maximizer over α is :func:`evidence_fit`'s.
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design.
+    y : array_like, shape (n_samples,)
+        Targets.
+    alphas : array_like, shape (n_alphas,)
+        Ridge penalties.
+    fit_intercept : bool, default True
+        Flat prior on an intercept (which costs one degree of freedom).
+    standardize : bool, default False
+        Scale the columns of ``X`` to unit variance first.
+
+    Returns
+    -------
+    ndarray, shape (n_alphas,)
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(100, 4)); y = X @ [1.0, -1.0, 0.5, 0.0] + rng.normal(size=100)
     >>> ev = log_evidence(X, y, [1e-3, 3.0, 1e3])
@@ -175,6 +213,26 @@ def evidence_fit(X, y, *, fit_intercept: bool = True, standardize: bool = False,
     and ``α = σ²/σ_w²`` from ``alpha0`` until α changes by less than ``tol``
     (relative). At the fixed point the derivative of :func:`log_evidence` is zero.
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design.
+    y : array_like, shape (n_samples,)
+        Targets.
+    fit_intercept : bool, default True
+        Unpenalized intercept (flat prior on ``b``).
+    standardize : bool, default False
+        Scale the columns of ``X`` to unit variance before fitting (``alpha`` then
+        refers to the standardized columns).
+    alpha0 : float, default 1.0
+        Starting ``α``.
+    tol : float, default 1e-10
+        Relative change of ``α`` at which to stop.
+    max_iter : int, default 1000
+        Iterations before giving up (``RuntimeError``).
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 5)); y = X @ [1.0, -1.0, 0.5, 0.0, 0.0] + 0.5 * rng.normal(size=200)
     >>> fit = evidence_fit(X, y)
@@ -221,6 +279,22 @@ def _flat(xs) -> np.ndarray:
 def logistic_loss(X, y, w) -> tuple[float, np.ndarray]:
     """Mean binary cross-entropy of logits ``X @ w`` against labels ``y`` in {0, 1}, and its gradient in ``w``.
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design.
+    y : array_like, shape (n_samples,)
+        Labels in {0, 1}.
+    w : array_like, shape (n_features,)
+        Weights.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray, shape (n_features,)
+
+    Examples
+    --------
     >>> loss, grad = logistic_loss(np.eye(2), np.array([1.0, 0.0]), np.zeros(2))
     >>> round(loss, 6), grad.tolist()
     (0.693147, [-0.25, 0.25])
@@ -242,6 +316,21 @@ def fit_logistic(X, y, *, weight_decay: float, tol: float = 1e-13, max_iter: int
     backtracking line search converges to machine precision in a few dozen
     steps; it stops when the gradient's norm is below ``tol``.
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design (add a column of ones for an intercept; it is then penalized too).
+    y : array_like, shape (n_samples,)
+        Labels in {0, 1}.
+    weight_decay : float
+        Canonical λ > 0.
+    tol : float, default 1e-13
+        Gradient norm at which to stop.
+    max_iter : int, default 100
+        Newton steps before giving up with a warning.
+
+    Examples
+    --------
     >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]); y = np.array([1.0, 0.0, 1.0])
     >>> w = fit_logistic(X, y, weight_decay=0.1)
     >>> g = logistic_loss(X, y, w)[1] + 0.1 * w; bool(np.linalg.norm(g) < 1e-12)
@@ -283,6 +372,15 @@ def implied_weight_decay(grads, params) -> float:
     λ is good. ``grads`` and ``params`` are arrays or tensors, or matching
     sequences of them (the decayed parameters only).
 
+    Parameters
+    ----------
+    grads : array, tensor or sequence of them
+        ``∇L`` of the data loss at ``params``.
+    params : array, tensor or sequence of them
+        The (decayed) parameters ``w``, matching ``grads``.
+
+    Examples
+    --------
     >>> w = np.array([0.5, -2.0]); round(implied_weight_decay(-0.3 * w, w), 12)
     0.3
     """
@@ -302,6 +400,19 @@ def normalized_weight_decay(lambda_norm: float, *, batch_size: int, n_train: int
     number of epochs; their normalized ``λ_norm`` is meant to transfer across
     budgets, where the raw λ does not.
 
+    Parameters
+    ----------
+    lambda_norm : float
+        Normalized weight decay ``λ_norm``.
+    batch_size : int
+        ``b``.
+    n_train : int
+        ``B``, training points per epoch.
+    epochs : float
+        ``T``.
+
+    Examples
+    --------
     >>> round(normalized_weight_decay(0.05, batch_size=128, n_train=50000, epochs=100), 8)
     0.00025298
     """
@@ -318,6 +429,17 @@ def adamw_timescale(lr: float, weight_decay: float, *, steps_per_epoch: int | No
     Aitchison 2024), who find the best ``τ`` in *epochs* roughly constant as
     the model and the data grow.
 
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η``.
+    weight_decay : float
+        AdamW's ``weight_decay`` ``λ``.
+    steps_per_epoch : int, optional
+        Convert the timescale from steps to epochs.
+
+    Examples
+    --------
     >>> adamw_timescale(1e-3, 0.1), adamw_timescale(1e-3, 0.1, steps_per_epoch=500)
     (10000.0, 20.0)
     """
@@ -328,6 +450,17 @@ def adamw_timescale(lr: float, weight_decay: float, *, steps_per_epoch: int | No
 def weight_decay_for_timescale(lr: float, tau_epochs: float, *, steps_per_epoch: int) -> float:
     """The AdamW λ that gives a timescale of ``tau_epochs`` epochs: ``1/(η · τ · steps_per_epoch)``.
 
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η``.
+    tau_epochs : float
+        Wanted timescale ``τ``, in epochs.
+    steps_per_epoch : int
+        Optimizer steps per epoch.
+
+    Examples
+    --------
     >>> weight_decay_for_timescale(1e-3, 20.0, steps_per_epoch=500)
     0.1
     """
