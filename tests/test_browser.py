@@ -265,3 +265,30 @@ def test_tables_fit_the_column_at_1280_px(built_book, book_url, browser):
                 problems.append(f"{page}: table {t['text']!r} numbers are {t['numAlign']}-aligned")
     context.close()
     assert problems == []
+
+
+def test_chapters_read_as_a_book(built_book, book_url, browser, report):
+    """Every chapter at 1280 px: visible code ≤ 15 % of the page; every figure numbered, captioned, with alt text,
+    drawn as SVG whose smallest text is ≥ 9 pt as displayed; no code block or table scrolling sideways."""
+    from .pagemetrics import chapter_pages, measure
+
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = []
+    for page in chapter_pages(built_book.html_dir):
+        tab.goto(f"{book_url}/{page}", wait_until="networkidle")
+        m = measure(tab)
+        font = "—" if m["min_font_pt"] is None else f"{m['min_font_pt']:.1f} pt"
+        report(f"{page}: code {100 * m['code_share']:.1f} % of the height, {m['figures']} figures "
+               f"({m['captioned']} captioned, {m['with_alt']} with alt text), smallest figure text {font}", section="page measurements (1280 px)")
+        if m["code_share"] > 0.15:
+            problems.append(f"{page}: code is {100 * m['code_share']:.0f} % of the page (at most 15 %)")
+        if not m["figures"] == m["captioned"] == m["with_alt"]:
+            problems.append(f"{page}: {m['figures']} figures, {m['captioned']} captioned, {m['with_alt']} with alt")
+        if m["raster"]:
+            problems.append(f"{page}: {m['raster']} raster figures (call plotting.use_style() for SVG)")
+        if m["min_font_pt"] is not None and m["min_font_pt"] < 9:
+            problems.append(f"{page}: figure text down to {m['min_font_pt']:.1f} pt as displayed (at least 9)")
+        if m["wide_blocks"]:
+            problems.append(f"{page}: {m['wide_blocks']} code blocks or tables scroll sideways at 1280 px")
+    tab.close()
+    assert problems == []

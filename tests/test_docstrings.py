@@ -26,7 +26,6 @@ PENDING_MODULES = ("wdlib.train", "wdlib.runs", "wdlib.models", "wdlib.sweep", "
 PENDING = {
     "wdlib.benchmarks.recheck.run",
     "wdlib.benchmarks.ridge.run",
-    "wdlib.benchmarks.throughput.run_vision",
     "wdlib.config.LMConfig",
     "wdlib.config.Param",
     "wdlib.config.Param.check",
@@ -65,12 +64,8 @@ PENDING = {
     "wdlib.sweep.expand",
     "wdlib.sweep.numerics_differ",
     "wdlib.train.OptimizerSpec",
-    "wdlib.train.evaluate",
-    "wdlib.train.fit_lm",
     "wdlib.train.lr_factor",
     "wdlib.train.make_optimizer",
-    "wdlib.train.numerics",
-    "wdlib.train.resolve_numerics",
 }
 
 

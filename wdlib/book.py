@@ -366,6 +366,13 @@ def chapter_datasets(path: str | Path, parameters: dict | None = None) -> list[s
     and, when it trains its sweeps live (a profile other than ``"full"``, or
     ``recompute``), those its sweeps (:data:`wdlib.experiments.CHAPTER_SWEEPS`)
     train on.
+
+    Parameters
+    ----------
+    path : path
+        The chapter notebook.
+    parameters : dict, optional
+        Its papermill parameters (the rest take their defaults).
     """
     from . import experiments
 
@@ -415,6 +422,15 @@ def execution_key(root: str | Path, notebook: str | Path, parameters: dict) -> s
     results (``data/results/``) if it calls ``load_results``, ``requirements.lock``
     and the Python version.  Same key: re-executing would give the same notebook
     (up to timings), so the build reuses the cached one.
+
+    Parameters
+    ----------
+    root : path
+        The repository root.
+    notebook : path
+        The chapter, relative to ``root``.
+    parameters : dict
+        Its papermill parameters.
     """
     from . import data
 

@@ -47,7 +47,16 @@ def use_style() -> None:
 
 
 def legend_outside(ax, *, title: str | None = None, **kwargs):
-    """A legend to the right of ``ax``, off the data (the column is wide enough for a short one)."""
+    """A legend to the right of ``ax``, off the data (the column is wide enough for a short one).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    title : str, optional
+        The legend's title.
+    **kwargs
+        Further ``Axes.legend`` options.
+    """
     return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, title=title, **kwargs)
 
 

@@ -239,7 +239,15 @@ def _spec(dataset: str, name: str) -> DataFile:
 
 
 def how_to_obtain(specs: Sequence[DataFile], folder: str | Path) -> list[str]:
-    """What to do, by hand, to obtain ``specs`` into ``folder`` (one line per URL; archives name their members)."""
+    """What to do, by hand, to obtain ``specs`` into ``folder`` (one line per URL; archives name their members).
+
+    Parameters
+    ----------
+    specs : sequence of DataFile
+        The files to obtain.
+    folder : path
+        Where they should go (each in ``folder/<dataset>/``).
+    """
     lines, by_url = [], {}
     for spec in specs:
         by_url.setdefault(spec.url, []).append(spec)
@@ -255,7 +263,17 @@ def how_to_obtain(specs: Sequence[DataFile], folder: str | Path) -> list[str]:
 
 
 def missing_message(specs: Sequence[DataFile], searched: Sequence[Path], *, failure: str = "") -> str:
-    """The error for files found nowhere: which, where searched, and every way to obtain them."""
+    """The error for files found nowhere: which, where searched, and every way to obtain them.
+
+    Parameters
+    ----------
+    specs : sequence of DataFile
+        The missing files.
+    searched : sequence of Path
+        The folders that were searched.
+    failure : str, optional
+        What a download attempt reported, appended.
+    """
     files = ", ".join(f"{s.dataset}/{s.name}" for s in specs)
     names = " ".join(dict.fromkeys(s.dataset for s in specs))
     # suggest the repository's data/ where it is searched (it outlives build folders), else the first folder
@@ -277,6 +295,19 @@ def locate_all(dataset: str, names: Sequence[str] | None = None, *, folders: lis
     """Paths of several verified files of one dataset (default: all of them), missing ones reported together.
 
     As :func:`locate`, but one :class:`DataNotFoundError` names every missing file.
+
+    Parameters
+    ----------
+    dataset : str
+        A dataset of the registry (``"mr"``, ``"sst2"``, …).
+    names : sequence of str, optional
+        Its files to locate (default: all).
+    folders : list of path, optional
+        Search these instead of :func:`search_path` (the system folder is still tried).
+    verify : bool, default True
+        Check each file's sha256.
+    download : bool, default False
+        Download missing files from their canonical source into :func:`cache_dir`.
     """
     specs = [_spec(dataset, n) for n in names] if names is not None else dataset_files(dataset)
     bases = [Path(f) for f in folders] if folders is not None else search_path()
@@ -323,14 +354,30 @@ def locate(dataset: str, name: str, *, folders: list[str | Path] | None = None, 
 
 
 def missing(names: Iterable[str] | None = None, *, folders: list[str | Path] | None = None) -> list[DataFile]:
-    """The files of datasets ``names`` (default: all) found on no folder; a corrupt file raises ChecksumError."""
+    """The files of datasets ``names`` (default: all) found on no folder; a corrupt file raises ChecksumError.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Datasets of the registry (default: all).
+    folders : list of path, optional
+        Search these instead of :func:`search_path`.
+    """
     bases = [Path(f) for f in folders] if folders is not None else search_path()
     wanted = datasets() if names is None else list(dict.fromkeys(names))
     return [s for d in wanted for s in dataset_files(d) if _find(s, bases, verify=True) is None]
 
 
 class FetchError(DataNotFoundError):
-    """One or more downloads failed; ``detail`` holds one line per failed URL."""
+    """One or more downloads failed; ``detail`` holds one line per failed URL.
+
+    Parameters
+    ----------
+    message : str
+        The error's message.
+    detail : str
+        One line per failed URL.
+    """
 
     def __init__(self, message: str, detail: str):
         super().__init__(message)
@@ -340,6 +387,19 @@ class FetchError(DataNotFoundError):
 def download_files(specs: Sequence[DataFile], dest: str | Path, *, mirror: str | None = None,
                    progress: bool = False, log=None) -> list[Path]:
     """Download ``specs`` into ``dest/<dataset>/<name>``: all files of one URL, or none of them.
+
+    Parameters
+    ----------
+    specs : sequence of DataFile
+        The files to download (grouped by URL; archives are unpacked).
+    dest : path
+        The root folder.
+    mirror : str, optional
+        Replace each URL by ``<mirror>/<dataset>/<file name of the URL>``.
+    progress : bool, default False
+        pooch's download bars.
+    log : callable, optional
+        Receives a line per download.
 
     Raises
     ------
@@ -399,6 +459,19 @@ def fetch(names: Iterable[str] | None = None, *, dest: str | Path | None = None,
     are left alone.  ``mirror`` (or ``$WDLIB_DATA_MIRROR``) replaces each URL by
     ``<mirror>/<dataset>/<file name of the URL>``.  ``log`` (e.g. ``print``)
     receives a line per dataset and download.
+
+    Parameters
+    ----------
+    names : iterable of str, optional
+        Datasets of the registry (default: all).
+    dest : path, optional
+        Root folder (default :func:`cache_dir`).
+    mirror : str, optional
+        A mirror of the canonical URLs (default ``$WDLIB_DATA_MIRROR``).
+    progress : bool, default False
+        pooch's download bars.
+    log : callable, optional
+        Receives a line per dataset and download.
 
     Returns
     -------
@@ -612,6 +685,13 @@ def load_mr(*, folders: list[str | Path] | None = None, download: bool = False) 
 
     The files are latin-1.  Returns ``(texts, labels)`` with label 1 = positive.
     There is no official split: use :func:`kfold_indices` (Kim 2014 reports 10-fold CV).
+
+    Parameters
+    ----------
+    folders : list of path, optional
+        Search these instead of :func:`search_path`.
+    download : bool, default False
+        Download the two files if they are missing.
     """
     import torch
 
