@@ -57,6 +57,7 @@ async () => {
   }
   let wide = 0;
   for (const el of article.querySelectorAll("div.highlight pre, table")) {
+    if (el.closest("details:not([open])")) continue;
     const box = el.closest(".table-wrapper, .pst-scrollable-table-container") || el;
     if (el.scrollWidth > box.clientWidth + 1) wide += 1;
   }
