@@ -286,7 +286,7 @@ def test_chapters_read_as_a_book(built_book, book_url, browser, report):
             problems.append(f"{page}: {m['figures']} figures, {m['captioned']} captioned, {m['with_alt']} with alt")
         if m["raster"]:
             problems.append(f"{page}: {m['raster']} raster figures (call plotting.use_style() for SVG)")
-        if m["min_font_pt"] is not None and m["min_font_pt"] < 9:
+        if m["min_font_pt"] is not None and round(m["min_font_pt"], 1) < 9:  # 9 pt up to float rounding
             problems.append(f"{page}: figure text down to {m['min_font_pt']:.1f} pt as displayed (at least 9)")
         if m["wide_blocks"]:
             problems.append(f"{page}: {m['wide_blocks']} code blocks or tables scroll sideways at 1280 px")
