@@ -256,8 +256,10 @@ def default_device() -> str:
     return str(device)
 
 
-def _has_conv2d(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+def _convolutions(model: nn.Module) -> tuple[bool, bool]:
+    """Whether ``model`` has any convolution (1-D or 2-D), and whether it has a 2-D one."""
+    kinds = [m for m in model.modules() if isinstance(m, (nn.Conv1d, nn.Conv2d))]
+    return bool(kinds), any(isinstance(m, nn.Conv2d) for m in kinds)
 
 
 _WARNED_EMULATED: set[str] = set()
@@ -269,12 +271,13 @@ def resolve_numerics(model: nn.Module, precision: str = "auto", memory_format: s
     ``"auto"`` is the fastest choice measured (``python -m wdlib.benchmarks
     throughput``): ``"bfloat16"`` autocast for a model with convolutions on a
     device where :func:`bf16_native`, else ``"float32"`` — bf16 trains the conv
-    nets 1.2–2.9× faster on two native-bf16 CPUs (AMD Zen 4, Intel AMX), but
-    the character transformer 0.8× as fast on one of them (the per-call casts
-    of many small matrices cost more than they save); ``"channels_last"``
-    for a model with a ``Conv2d``, else ``"contiguous"``.  An explicit ``"bfloat16"`` on a device that only
-    emulates it is honoured (the numbers are what was asked for) with a
-    warning that it will be slower than float32 there.
+    nets 1.4–2.8× faster on two native-bf16 CPUs (AMD Zen 4, Intel AMX), but
+    the character transformer 0.7–0.8× as fast on one of them (the per-call
+    casts of many small matrices cost more than they save); ``"channels_last"``
+    for a model with a ``Conv2d``, else ``"contiguous"``.  An explicit
+    ``"bfloat16"`` on a device that only emulates it is honoured (the numbers
+    are what was asked for) with a warning that it will be slower than float32
+    there.
 
     Parameters
     ----------
@@ -300,15 +303,14 @@ def resolve_numerics(model: nn.Module, precision: str = "auto", memory_format: s
                          f"got {memory_format!r}")
     device = next(model.parameters()).device
     native = bf16_native(device)
+    convolutional, conv = _convolutions(model)
     if precision == "auto":
-        convolutional = any(isinstance(m, (nn.Conv1d, nn.Conv2d)) for m in model.modules())
         precision = "bfloat16" if native and convolutional else "float32"
     elif precision == "bfloat16" and not native and str(device) not in _WARNED_EMULATED:
         _WARNED_EMULATED.add(str(device))
         warnings.warn(f"precision='bfloat16' on {device}, which has no native bfloat16 (no avx512_bf16/amx_bf16): "
                       "it is emulated and slower than float32 here; precision='auto' picks float32 on such machines",
                       RuntimeWarning, stacklevel=3)  # fmt: skip
-    conv = _has_conv2d(model)
     if memory_format == "auto":
         memory_format = "channels_last" if conv else "contiguous"
     elif memory_format == "channels_last" and not conv:
