@@ -382,3 +382,26 @@ def test_a_pattern_may_name_a_tied_weight_by_any_of_its_names():
         model = _Tied(head_first)
         for pattern in ("head.weight", "tok_embed.weight"):
             assert not ({"head.weight", "tok_embed.weight"} & _decayed(model, no_decay=[pattern]))
+
+
+def test_decay_window_decays_only_inside_its_steps():
+    from wdlib.decay import DecayWindow
+
+    def run(window):
+        w = torch.nn.Parameter(torch.ones(3))
+        opt = torch.optim.SGD([w], lr=0.1, weight_decay=0.5)
+        hook = DecayWindow(opt, *window) if window else None
+        for step in range(6):
+            opt.zero_grad()
+            (0 * w.sum()).backward()  # zero loss gradient: only decay moves w
+            opt.step()
+            if hook:
+                hook(step + 1, None, opt)
+        return float(w[0])
+
+    assert run(None) == pytest.approx(0.95**6)
+    assert run((0, 2)) == pytest.approx(0.95**2)  # steps 0 and 1
+    assert run((4, None)) == pytest.approx(0.95**2)  # steps 4 and 5
+    assert run((1, 4)) == pytest.approx(0.95**3)
+    with pytest.raises(ValueError, match="stop"):
+        DecayWindow(torch.optim.SGD([torch.nn.Parameter(torch.ones(1))], lr=0.1), 3, 2)

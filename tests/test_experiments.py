@@ -300,3 +300,34 @@ def test_results_note_and_completed_tables_replace_the_chapters_bookkeeping(tmp_
     assert (full["optimizer"] == "sgd").all() and (full["momentum"] == runs.VISION_DEFAULTS["momentum"]).all()
     shared = [c for c in plain.columns if c in full.columns]
     pd.testing.assert_frame_equal(full[shared], plain[shared], check_dtype=False)
+
+
+def test_validation_split_is_held_out_fixed_and_stratified():
+    _fmnist()
+    x, y = runs._fashion_mnist("train")
+    cfg = runs.VisionConfig.from_mapping
+    small_idx, val = runs._vision_indices(cfg({"seed": 0, "n_train": 1000, "n_val": 5000}), y)
+    big_idx, val_again = runs._vision_indices(cfg({"seed": 3, "n_train": 20000, "n_val": 5000}), y)
+    assert set(val.tolist()) == set(val_again.tolist())  # the same validation images whatever n_train and seed
+    assert not set(val.tolist()) & set(big_idx.tolist()) and not set(val.tolist()) & set(small_idx.tolist())
+    assert (y[val].bincount(minlength=10) == 500).all() and (y[small_idx].bincount(minlength=10) == 100).all()
+    old, none = runs._vision_indices(cfg({"seed": 0, "n_train": 1000}), y)  # no split: the subset as before
+    assert none is None and old.tolist() == runs.data.subset_indices(60000, 1000, 0, labels=y).tolist()
+    with pytest.raises(ValueError, match="lower n_train to at most 55000"):
+        runs._vision_indices(cfg({"seed": 0, "n_train": 56000, "n_val": 5000}), y)
+
+
+def test_vision_run_with_validation_reports_val_metrics_and_calibration():
+    _fmnist()
+    config = {"seed": 0, "n_train": 200, "n_val": 300, "n_test": 300, "epochs": 2, "batch_size": 50, "eval_every": 1,
+              "model": "resnet", "width": 4, "batchnorm": True, "augment": "crop_flip", "warmup_epochs": 1,
+              "schedule": "cosine", "weight_decay": 1e-3, "decay_start": 1}
+    metrics, history = runs.vision_run(config)
+    assert {"val_acc", "val_loss", "val_ece", "test_ece", "best_val_epoch", "test_acc_at_best_val"} <= set(metrics)
+    assert "best_test_acc" not in metrics  # no maximum over test evaluations when a validation split exists
+    assert 0 <= metrics["val_ece"] <= 1 and metrics["best_val_epoch"] in (1, 2)
+    assert history["val_acc"].notna().all() and history["lr"].iloc[-1] == 0.0  # cosine to zero
+    with pytest.raises(ValueError, match="depth must be 6n \\+ 2"):
+        runs.vision_run({**config, "depth": 10})
+    with pytest.raises(ValueError, match="decay_stop"):
+        runs.vision_run({**config, "decay_start": 2, "decay_stop": 1})

@@ -175,3 +175,48 @@ def test_stop_after_gives_the_first_epochs_of_the_full_run_bit_for_bit():
     pd.testing.assert_frame_equal(prefix, full.iloc[:2], check_exact=True)  # the schedule still spans 4 epochs
     assert prefix.attrs["device"] == "cpu"
     assert prefix.attrs["precision"] == ("bfloat16" if train.bf16_native() else "float32")  # "auto"
+
+
+def test_random_crop_flip_matches_torchvisions_crop_of_the_padded_image():
+    from torchvision.transforms import functional as TF
+
+    x = torch.rand(64, 1, 28, 28)
+    out = train.RandomCropFlip(pad=2, flip=True)(x, torch.Generator().manual_seed(0))
+    padded = TF.pad(x, [2])
+    flips = 0
+    for img, src in zip(out, padded):
+        crops = [TF.crop(src, top, left, 28, 28) for top in range(5) for left in range(5)]
+        plain = any(torch.equal(img, c) for c in crops)
+        mirrored = any(torch.equal(img, TF.hflip(c)) for c in crops)
+        assert plain or mirrored
+        flips += mirrored and not plain
+    assert 16 < flips < 48  # about half mirrored
+    again = train.RandomCropFlip(pad=2, flip=True)(x, torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
+    assert torch.equal(train.RandomCropFlip(pad=0, flip=False)(x, torch.Generator()), x)
+    with pytest.raises(ValueError, match="image batches"):
+        train.RandomCropFlip()(torch.rand(3, 28), torch.Generator())
+
+
+def test_fit_augments_training_batches_only_and_reproducibly():
+    x, y = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    seen = []
+
+    def spy(xb, generator):
+        seen.append(xb.clone())
+        return train.RandomCropFlip()(xb, generator)
+
+    def run(augment):
+        model = build_model("small_cnn", seed=0)
+        h = train.fit(model, train.make_optimizer(model, "sgd", lr=0.05), (x, y), epochs=2, batch_size=32, seed=3,
+                evals={"test": (x, y)}, progress=False, precision="float32", augment=augment)
+        return h, model
+
+    h1, _ = run(spy)
+    assert len(seen) == 4 and all(s.shape == (32, 1, 28, 28) for s in seen)  # 2 epochs × 2 batches, no evals
+    h2, _ = run(train.RandomCropFlip())
+    h0, _ = run(None)
+    pd.testing.assert_frame_equal(h1, h2)
+    assert not h0["train_loss"].equals(h1["train_loss"])
+    with pytest.raises(TypeError, match="augment must be a callable"):
+        run("crop")

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
-__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "MEMORY_FORMAT_NAMES", "OPTIMIZER_NAMES", "PRECISION_NAMES", "RUN_CONFIGS", "RUN_DEFAULTS", "SCHEDULE_NAMES",
+__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "AUGMENTATIONS", "MEMORY_FORMAT_NAMES", "OPTIMIZER_NAMES", "PRECISION_NAMES", "RUN_CONFIGS", "RUN_DEFAULTS", "SCHEDULE_NAMES",
            "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "LMConfig", "Param", "RunConfig",
-           "TextConfig", "VisionConfig", "VisionNormsConfig", "check_config", "check_profile"]
+           "TextConfig", "VISION_MODELS", "VisionConfig", "VisionNormsConfig", "check_config", "check_profile"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,10 @@ _OPTIMIZER = Param(str, choices=OPTIMIZER_NAMES, label="optimizer")
 PRECISION_NAMES = ("float32", "bfloat16")
 MEMORY_FORMAT_NAMES = ("contiguous", "channels_last")
 _PRECISION = Param(str, choices=PRECISION_NAMES, label="precision")
+#: Vision models of :func:`wdlib.runs.vision_run` and its augmentations (:class:`wdlib.train.RandomCropFlip`,
+#: 2 pixels of padding; ``"crop_flip"`` also mirrors half of the images).
+VISION_MODELS = ("small_cnn", "resnet")
+AUGMENTATIONS = ("none", "crop", "crop_flip")
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,15 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class VisionConfig(RunConfig):
-    """:func:`wdlib.runs.vision_run`: a small CNN on a stratified Fashion-MNIST subset."""
+    """:func:`wdlib.runs.vision_run`: a small CNN or a ResNet on a stratified Fashion-MNIST subset.
+
+    The keys after ``memory_format`` came with the study protocol (wdlib 0.4);
+    their defaults are what runs did before: ``depth`` and ``width`` of the
+    ``"resnet"`` model (ignored by ``"small_cnn"``), ``n_val`` validation
+    images carved from the training set (0: none), ``augment``,
+    ``warmup_epochs`` of linear warm-up, and weight decay applied only from
+    epoch ``decay_start`` to ``decay_stop`` (0: the end).
+    """
 
     model: str = "small_cnn"
     batchnorm: bool = False
@@ -200,13 +212,23 @@ class VisionConfig(RunConfig):
     eval_every: int = 1
     precision: str = "float32"
     memory_format: str = "contiguous"
+    depth: int = 8
+    width: int = 16
+    n_val: int = 0
+    augment: str = "none"
+    warmup_epochs: int = 0
+    decay_start: int = 0
+    decay_stop: int = 0
     PARAMS: ClassVar[dict[str, Param]] = {
-        "seed": _SEED, "model": Param(str, choices=("small_cnn",), label="vision model"), "batchnorm": Param(bool),
+        "seed": _SEED, "model": Param(str, choices=VISION_MODELS, label="vision model"), "batchnorm": Param(bool),
         "n_train": _COUNT, "n_test": _COUNT, "data_seed": _SEED, "optimizer": _OPTIMIZER, "lr": _RATE,
         "weight_decay": _NONNEG, "momentum": _PROBABILITY, "decay": _DECAY_RULE, "epochs": _COUNT,
         "batch_size": _COUNT, "schedule": Param(str, choices=SCHEDULE_NAMES, label="schedule"), "eval_every": _COUNT,
         "track_every": _COUNT, "precision": _PRECISION,
         "memory_format": Param(str, choices=MEMORY_FORMAT_NAMES, label="memory format"),
+        "depth": Param(int, low=8), "width": _COUNT, "n_val": Param(int, low=0),
+        "augment": Param(str, choices=AUGMENTATIONS, label="augmentation"), "warmup_epochs": Param(int, low=0),
+        "decay_start": Param(int, low=0), "decay_stop": Param(int, low=0),
     }  # fmt: skip
     WHO: ClassVar[str] = "vision_run"
 

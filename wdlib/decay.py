@@ -31,6 +31,7 @@ from .conventions import CONVENTIONS, from_canonical, to_canonical  # noqa: F401
 
 __all__ = [
     "SPARED_BY_NAME",
+    "DecayWindow",
     "check_param_groups",
     "decay_only_shrinkage",
     "decay_report",
@@ -292,6 +293,56 @@ def l2_penalty(params: Iterable[torch.Tensor] | Iterable[dict], weight_decay: fl
     if lam is None:
         raise ValueError("weight_decay is required with a list of tensors")
     return lam / 2 * sum((p.pow(2).sum() for p in items), torch.zeros(()))
+
+
+class DecayWindow:
+    """A training hook that applies weight decay only during the steps ``[start, stop)``.
+
+    Golatkar et al. (2019) switch weight decay on only early, only late, or
+    throughout training; this hook does so for any optimizer whose param
+    groups carry ``weight_decay`` (the coupled and the decoupled forms alike):
+    the groups' values are remembered when the hook is made, then set to 0
+    outside the window.  It is called after each step with the number of
+    steps done (:func:`wdlib.train.fit`'s ``hooks``) and sets the value the
+    next step will use; the first step's value is set at construction.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        Its groups' ``weight_decay`` are switched.
+    start : int, default 0
+        First step (0-based) with decay.
+    stop : int, optional
+        First step without decay again; ``None``: to the end.
+
+    Examples
+    --------
+    >>> opt = torch.optim.SGD([nn.Parameter(torch.ones(2))], lr=0.1, weight_decay=0.5)
+    >>> window = DecayWindow(opt, start=2)
+    >>> [opt.param_groups[0]["weight_decay"]] + [window(s, None, opt) or opt.param_groups[0]["weight_decay"]
+    ...                                           for s in (1, 2, 3)]
+    [0.0, 0.0, 0.5, 0.5]
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, start: int = 0, stop: int | None = None):
+        self.start = _check_int(start, "start", low=0)
+        self.stop = None if stop is None else _check_int(stop, "stop", low=0)
+        if self.stop is not None and self.stop < self.start:
+            raise ValueError(f"stop ({stop}) must be >= start ({start}), or None for 'to the end'")
+        self.rates = [g.get("weight_decay", 0.0) for g in optimizer.param_groups]
+        self._apply(optimizer, 0)
+
+    def active(self, step: int) -> bool:
+        """Whether step ``step`` (0-based) decays."""
+        return step >= self.start and (self.stop is None or step < self.stop)
+
+    def _apply(self, optimizer, step: int) -> None:
+        on = self.active(step)
+        for g, rate in zip(optimizer.param_groups, self.rates):
+            g["weight_decay"] = rate if on else 0.0
+
+    def __call__(self, step: int, model, optimizer) -> None:
+        self._apply(optimizer, step)
 
 
 @torch.no_grad()

@@ -152,6 +152,85 @@ def _bn_parts(base, wds, seeds):
             ({**base, "batchnorm": False}, grid(weight_decay=wds, decay=["matrices", "all"]), seeds)]
 
 
+# --------------------------------------------------------------------------- #
+# chapter 5's study (STUDY.md): a validation split, bfloat16, paired seeds
+# --------------------------------------------------------------------------- #
+#: Every run of the study: 10,000 validation images held out of the 60,000 (fixed by data_seed 0), the whole
+#: test set for reporting, bfloat16 autocast and channels_last (paired bf16-vs-float32 seeds differ by less than
+#: their noise: wdlib.benchmarks.precision).
+_STUDY = {"n_val": 10000, "n_test": 10000, "precision": "bfloat16", "memory_format": "channels_last"}
+_STUDY_QUICK = {**_STUDY, "n_val": 2000, "n_test": 2000}
+_STUDY_SMOKE = {**_STUDY, "n_val": 200, "n_test": 200}
+_HALF_DECADES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0]
+
+
+def _decades(low: float, high: float) -> list[float]:
+    """The half-decade grid values from ``low`` to ``high`` inclusive."""
+    return [v for v in _HALF_DECADES if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
+
+
+#: The small-data regime of the old chapter (1,000 images, no BatchNorm, constant lr, 30 epochs), with the protocol.
+_SMALL = {**_STUDY, "n_train": 1000, "batch_size": 64, "epochs": 30, "eval_every": 5, "lr": 0.03}
+#: The valley regime (Loshchilov & Hutter's Figure 2 at small scale): the small CNN with BatchNorm on 5,000
+#: images, 15 epochs of a cosine schedule.
+_BASIN = {**_STUDY, "batchnorm": True, "n_train": 5000, "batch_size": 128, "epochs": 15, "eval_every": 5,
+          "schedule": "cosine"}
+_BASIN_LRS = {"sgd": [0.003, 0.01, 0.03, 0.1, 0.3], "adam": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]}
+#: λ of each optimizer in the paper's parameterization: the L2 coefficient for SGD and Adam + L2, the decay per
+#: step λ_paper = lr · λ_torch for the decoupled SGDW and AdamW (Loshchilov & Hutter's η_t·λ with η_t = 1 at start).
+_BASIN_WDS = {"sgd": _decades(1e-4, 1e-2), "sgdw": _decades(1e-5, 1e-3), "adam": _decades(1e-5, 1e-3),
+              "adamw": _decades(1e-5, 1e-3)}
+
+
+def _basin(base, lrs, wds, seeds):
+    """Each optimizer's lr × λ grid (λ in the paper's parameterization, converted to torch's for the decoupled
+    ones), and λ = 0 at each learning rate of each family."""
+    parts = []
+    for opt, family in _FAMILY.items():
+        decoupled = opt in ("sgdw", "adamw")
+        points = [{"lr": lr, "weight_decay": (wd / lr if decoupled else wd)} for lr in lrs[family] for wd in wds[opt]]
+        parts.append(({**base, "optimizer": opt}, points, seeds))
+    for family in ("sgd", "adam"):
+        parts.append(({**base, "optimizer": family, "weight_decay": 0.0}, grid(lr=lrs[family]), seeds))
+    return parts
+
+
+#: The realistic regime: ResNet-8 with BatchNorm on the whole training split (50,000 images), random crops and
+#: flips, SGD with momentum, one warm-up epoch and a cosine schedule.
+_RESNET = {**_STUDY, "model": "resnet", "depth": 8, "width": 16, "batchnorm": True, "n_train": 50000,
+           "augment": "crop_flip", "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "batch_size": 128, "epochs": 10,
+           "warmup_epochs": 1, "schedule": "cosine", "eval_every": 2}
+_RESNET_WDS = [0.0, *_decades(1e-4, 1e-2)]
+#: The timing of weight decay (Golatkar et al. 2019): ResNet-8 on 10,000 images for 20 epochs, λ = 5e-4 (the
+#: CIFAR ResNets' value, fixed before the run), applied throughout, never, only in the first 5 epochs or after them.
+_TIMING = {**_RESNET, "n_train": 10000, "epochs": 20, "eval_every": 5, "weight_decay": 5e-4}
+_WINDOWS = [{"decay_start": 0, "decay_stop": 0}, {"decay_start": 0, "decay_stop": 5}, {"decay_start": 5, "decay_stop": 0},
+            {"weight_decay": 0.0}]
+#: Training-set size at a matched budget of optimizer steps (1,600 of 128 images), AdamW: the timescale
+#: τ = 1/(ηλ) of Wang & Aitchison, read in epochs.
+_SCALE = {**_STUDY, "batchnorm": True, "optimizer": "adamw", "lr": 1e-3, "batch_size": 128, "schedule": "cosine"}
+_SCALE_STEPS = 1600
+
+
+def _scale(base, sizes, steps, wds, seeds):
+    """λ grids at each training-set size, the epochs set so that every size takes ``steps`` optimizer steps."""
+    points = []
+    for n in sizes:
+        epochs = max(1, round(steps * base["batch_size"] / n))
+        points += [{"n_train": n, "epochs": epochs, "eval_every": epochs, "weight_decay": wd} for wd in wds]
+    return (base, points, seeds)
+
+
+#: Rotational equilibrium (Wan et al. 2021; Kosson et al. 2024): the small CNN with BatchNorm, constant learning
+#: rate, long enough for 1/(ηλ) to pass several times; norms and angles every 10 steps.
+_EQUILIBRIUM = {**_STUDY, "batchnorm": True, "n_train": 5000, "batch_size": 128, "epochs": 75, "eval_every": 75,
+                "track_every": 10}
+_EQUILIBRIUM_ARMS = [{"optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-3},
+                     {"optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4},
+                     {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.5},
+                     {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.1}]
+
+
 _TEXT = "wdlib.runs:text_run"
 _TEXT_EMB = "wdlib.runs:text_embedding_run"
 _LM = "wdlib.runs:lm_run"
@@ -239,6 +318,82 @@ _SWEEP_LIST = [
                      ({**_SIZE_BASE, "n_train": 60000, "epochs": 6}, grid(weight_decay=[0.0, 3e-3]), [0])],
         },
         results="05_vision/fmnist-size",
+    ),
+    SweepSpec(
+        "fmnist-small", _VISION,
+        "chapter 5, small-data regime: the small CNN without BatchNorm on 1,000 images, SGD + L2 at a constant "
+        "learning rate; λ chosen on 10,000 validation images, five seeds",
+        {
+            "smoke": ({**_STUDY_SMOKE, **_SMOKE}, grid(weight_decay=[0.0, 1e-2]), [0, 1]),
+            "quick": ({**_STUDY_QUICK, **_QUICK}, grid(weight_decay=[0.0, 1e-3, 1e-2, 1e-1]), [0, 1]),
+            "full": (_SMALL, grid(weight_decay=[0.0, *_decades(1e-4, 1.0)]), [0, 1, 2, 3, 4]),
+        },
+        results="05_vision/fmnist-small",
+    ),
+    SweepSpec(
+        "fmnist-basin", _VISION,
+        "chapter 5: Loshchilov & Hutter's Figure 2 at small scale: learning rate × λ for SGD + L2, SGDW, Adam + L2 "
+        "and AdamW (λ in the paper's parameterization), the small CNN with BatchNorm on 5,000 images, two seeds",
+        {
+            "smoke": _basin({**_STUDY_SMOKE, **_SMOKE, "batchnorm": True}, {"sgd": [0.03], "adam": [1e-3]},
+                            {"sgd": [1e-3], "sgdw": [3e-5], "adam": [1e-4], "adamw": [3e-5]}, [0]),
+            "quick": _basin({**_STUDY_QUICK, **_QUICK, "batchnorm": True, "schedule": "cosine"},
+                            {"sgd": [0.01, 0.1], "adam": [3e-4, 3e-3]},
+                            {"sgd": [1e-4, 1e-2], "sgdw": [1e-5, 1e-3], "adam": [1e-5, 1e-3], "adamw": [1e-5, 1e-3]},
+                            [0]),
+            "full": _basin(_BASIN, _BASIN_LRS, _BASIN_WDS, [0, 1]),
+        },
+        results="05_vision/fmnist-basin",
+    ),
+    SweepSpec(
+        "fmnist-resnet", _VISION,
+        "chapter 5, realistic regime: ResNet-8 with BatchNorm on 50,000 images, random crops and flips, SGD with "
+        "momentum, warm-up and cosine schedule, 10 epochs; λ chosen on 10,000 validation images",
+        {
+            "smoke": ({**_RESNET, **_STUDY_SMOKE, **_SMOKE, "width": 4, "warmup_epochs": 0},
+                      grid(weight_decay=[0.0, 1e-3]), [0]),
+            "quick": ({**_RESNET, **_STUDY_QUICK, "width": 8, "n_train": 2000, "epochs": 2, "eval_every": 1},
+                      grid(weight_decay=[0.0, 1e-3]), [0, 1]),
+            "full": (_RESNET, grid(weight_decay=_RESNET_WDS), [0, 1]),
+        },
+        results="05_vision/fmnist-resnet",
+    ),
+    SweepSpec(
+        "fmnist-timing", _VISION,
+        "chapter 5: weight decay throughout, never, only in the first 5 of 20 epochs or only after them "
+        "(Golatkar et al. 2019); ResNet-8 on 10,000 images with augmentation, five seeds",
+        {
+            "smoke": ({**_TIMING, **_STUDY_SMOKE, **_SMOKE, "width": 4, "warmup_epochs": 0, "epochs": 2},
+                      [{"decay_start": 0, "decay_stop": 1}, {"decay_start": 1, "decay_stop": 0}], [0]),
+            "quick": ({**_TIMING, **_STUDY_QUICK, "width": 8, "n_train": 2000, "epochs": 4, "eval_every": 4},
+                      [{"decay_start": 0, "decay_stop": 1}, {"decay_start": 1, "decay_stop": 0}, {"weight_decay": 0.0}],
+                      [0, 1]),
+            "full": (_TIMING, _WINDOWS, [0, 1, 2, 3, 4]),
+        },
+        results="05_vision/fmnist-timing",
+    ),
+    SweepSpec(
+        "fmnist-scale", _VISION,
+        "chapter 5 and 7: AdamW's λ at 2,500, 10,000 and 40,000 training images at a matched budget of 1,600 "
+        "steps; the optimum read as λ and as the timescale τ = 1/(ηλ) in epochs",
+        {
+            "smoke": _scale({**_SCALE, **_STUDY_SMOKE}, [100, 200], 4, [0.1, 1.0], [0]),
+            "quick": _scale({**_SCALE, **_STUDY_QUICK}, [500, 2000], 64, [0.1, 1.0], [0]),
+            "full": _scale(_SCALE, [2500, 10000, 40000], _SCALE_STEPS, _decades(1e-2, 3.0), [0, 1]),
+        },
+        results="05_vision/fmnist-scale",
+    ),
+    SweepSpec(
+        "fmnist-equilibrium", _NORMS,
+        "chapter 5: rotational equilibrium of BatchNorm-fed weights under SGD with momentum and AdamW: measured "
+        "norms and angular updates against their predictions",
+        {
+            "smoke": ({**_EQUILIBRIUM, **_STUDY_SMOKE, **_SMOKE, "track_every": 1}, _EQUILIBRIUM_ARMS[::2], [0]),
+            "quick": ({**_EQUILIBRIUM, **_STUDY_QUICK, "n_train": 1000, "epochs": 20, "eval_every": 20},
+                      _EQUILIBRIUM_ARMS[::2], [0]),
+            "full": (_EQUILIBRIUM, _EQUILIBRIUM_ARMS, [0, 1]),
+        },
+        results="05_vision/fmnist-equilibrium",
     ),
     SweepSpec(
         "text-kim", _TEXT,

@@ -37,9 +37,11 @@ from .config import (
     VisionConfig,
     VisionNormsConfig,
 )
+from .decay import DecayWindow
 from .models import build_model
+from .study import calibration_error
 from .tracking import NormTracker
-from .train import default_device, fit, fit_lm, make_optimizer
+from .train import RandomCropFlip, default_device, fit, fit_lm, make_optimizer, predict
 
 __all__ = ["LM_DEFAULTS", "LM_PARAMS", "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "lm_run",
            "text_embedding_run", "text_run", "text_steps_per_epoch", "vision_norms_run", "vision_run"]
@@ -54,20 +56,50 @@ _DECAY_RULES = {"matrices": {}, "all": {"decay": ["*"]}}
 assert tuple(_DECAY_RULES) == DECAY_RULES
 
 
+def _vision_indices(c: VisionConfig, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The training subset and (with ``n_val``) the validation images, both stratified and drawn from ``data_seed``.
+
+    Without a validation split the subset is what it always was; with one, the
+    validation images are drawn first (the same for every run with this
+    ``n_val`` and ``data_seed``, whatever its ``n_train``) and the training
+    subset from the rest.
+    """
+    n = len(labels)
+    if c.n_val == 0:
+        if c.n_train > n:
+            raise ValueError(f"n_train must be an integer in [1, {n}], got {c.n_train!r}")
+        return data.subset_indices(n, c.n_train, c.data_seed, labels=labels), None
+    if c.n_val + c.n_train > n:
+        raise ValueError(f"n_train + n_val must be at most the {n} training images, got {c.n_train} + {c.n_val}: "
+                         f"lower n_train to at most {n - c.n_val}")
+    val = data.subset_indices(n, c.n_val, c.data_seed, labels=labels)
+    rest = torch.ones(n, dtype=torch.bool)
+    rest[val] = False
+    rest = torch.nonzero(rest).flatten()
+    train = rest[data.subset_indices(len(rest), c.n_train, c.data_seed, labels=labels[rest])]
+    return train, val
+
+
 def _vision_setup(config: Mapping, cls: type[VisionConfig]):
-    """Validate a vision configuration; return it completed, the model, its optimizer and the data."""
+    """Validate a vision configuration; return it completed, the model, its optimizer and the data splits."""
     c = cls.from_mapping(config)
     x, y = _fashion_mnist("train")
     xt, yt = _fashion_mnist("test")
     if c.n_test > len(xt):  # type and lower bound checked by VisionConfig
         raise ValueError(f"n_test must be an integer in [1, {len(xt)}], got {c.n_test!r}")
-    idx = data.subset_indices(len(x), c.n_train, c.data_seed, labels=y)
+    if c.model == "resnet" and (c.depth - 2) % 6:
+        raise ValueError(f"depth must be 6n + 2 (8, 14, 20, …) for model 'resnet', got {c.depth}")
+    idx, val = _vision_indices(c, y)
     device = default_device()
-    x, y, xt, yt = (t.to(device) for t in (x[idx], y[idx], xt[: c.n_test], yt[: c.n_test]))
-    model = build_model(c.model, seed=c.seed, batchnorm=c.batchnorm).to(device)
+    splits = {"train": (x[idx], y[idx]), "test": (xt[: c.n_test], yt[: c.n_test])}
+    if val is not None:
+        splits["val"] = (x[val], y[val])
+    splits = {k: (a.to(device), b.to(device)) for k, (a, b) in splits.items()}
+    size = {"depth": c.depth, "width": c.width} if c.model == "resnet" else {}
+    model = build_model(c.model, seed=c.seed, batchnorm=c.batchnorm, **size).to(device)
     opt = make_optimizer(model, c.optimizer, lr=c.lr, weight_decay=c.weight_decay, momentum=c.momentum,
                          **_DECAY_RULES[c.decay])  # fmt: skip
-    return c, model, opt, (x, y), (xt, yt)
+    return c, model, opt, splits
 
 
 def _weight_norm(model) -> float:
@@ -76,38 +108,79 @@ def _weight_norm(model) -> float:
                          if p.dim() >= 2))  # fmt: skip
 
 
-def _fit(c, model, opt, train, test, hooks=(), stop_after=None) -> pd.DataFrame:
-    return fit(model, opt, train, epochs=c.epochs, batch_size=c.batch_size, seed=c.seed,
-               evals={"train_eval": train, "test": test}, schedule=c.schedule, eval_every=c.eval_every,
-               hooks=hooks, stop_after=stop_after, precision=c.precision, memory_format=c.memory_format)  # fmt: skip
+#: Training images evaluated in eval mode for ``train_loss``/``train_acc`` when a run has a validation split.
+_TRAIN_EVAL = 10000
 
 
-def _final_metrics(history: pd.DataFrame, model) -> dict:
+def _evals(splits) -> dict:
+    train = splits["train"]
+    if "val" not in splits:
+        return {"train_eval": train, "test": splits["test"]}
+    return {"train_eval": tuple(t[:_TRAIN_EVAL] for t in train), "val": splits["val"], "test": splits["test"]}
+
+
+def _fit(c, model, opt, splits, hooks=(), stop_after=None) -> pd.DataFrame:
+    per_epoch = math.ceil(len(splits["train"][0]) / c.batch_size)
+    hooks = list(hooks)
+    if c.decay_start or c.decay_stop:
+        if c.decay_stop and c.decay_stop <= c.decay_start:
+            raise ValueError(f"decay_stop ({c.decay_stop}) must be 0 (the end) or > decay_start ({c.decay_start})")
+        hooks.insert(0, DecayWindow(opt, c.decay_start * per_epoch, c.decay_stop * per_epoch or None))
+    augment = None if c.augment == "none" else RandomCropFlip(pad=2, flip=c.augment == "crop_flip")
+    return fit(model, opt, splits["train"], epochs=c.epochs, batch_size=c.batch_size, seed=c.seed,
+               evals=_evals(splits), schedule=c.schedule, warmup=c.warmup_epochs * per_epoch,
+               eval_every=c.eval_every, hooks=hooks, stop_after=stop_after, precision=c.precision,
+               memory_format=c.memory_format, augment=augment)  # fmt: skip
+
+
+def _final_metrics(history: pd.DataFrame, model, c, splits) -> dict:
     last = history.iloc[-1]
-    return {"train_loss": float(last["train_eval_loss"]), "train_acc": float(last["train_eval_acc"]),
-            "test_loss": float(last["test_loss"]), "test_acc": float(last["test_acc"]),
-            "gap_acc": float(last["train_eval_acc"] - last["test_acc"]),
-            "best_test_acc": float(history["test_acc"].max()), "weight_norm": _weight_norm(model)}  # fmt: skip
+    metrics = {"train_loss": float(last["train_eval_loss"]), "train_acc": float(last["train_eval_acc"]),
+               "test_loss": float(last["test_loss"]), "test_acc": float(last["test_acc"]),
+               "gap_acc": float(last["train_eval_acc"] - last["test_acc"]),
+               "best_test_acc": float(history["test_acc"].max()), "weight_norm": _weight_norm(model)}  # fmt: skip
+    if "val" not in splits:
+        return metrics
+    del metrics["best_test_acc"]  # a maximum over test evaluations is a choice made on the test set
+    evaluated = history.dropna(subset=["val_acc"])
+    best = evaluated.iloc[int(evaluated["val_acc"].to_numpy().argmax())]  # the first epoch with the best val acc
+    metrics.update(val_loss=float(last["val_loss"]), val_acc=float(last["val_acc"]),
+                   best_val_acc=float(best["val_acc"]), best_val_epoch=int(best["epoch"]),
+                   test_acc_at_best_val=float(best["test_acc"]))  # fmt: skip
+    for name in ("val", "test"):
+        x, y = splits[name]
+        logits = predict(model, x, precision=c.precision, memory_format=c.memory_format)
+        probs = torch.softmax(logits.double(), dim=1).cpu().numpy()
+        metrics[f"{name}_ece"] = calibration_error(probs, y.cpu().numpy())
+    return metrics
 
 
 def vision_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
-    """Train a small CNN on a stratified Fashion-MNIST subset; one sweep run.
+    """Train a small CNN or a ResNet on a stratified Fashion-MNIST subset; one sweep run.
 
-    ``config`` holds ``seed`` (initialization, batch order) and any of
-    :data:`VISION_DEFAULTS`: ``n_train`` images drawn from ``data_seed``
-    (stratified), the first ``n_test`` test images, ``decay`` = ``"matrices"``
-    (weights only; biases and BatchNorm parameters spared) or ``"all"``.
+    ``config`` holds ``seed`` (initialization, batch order, augmentation) and
+    any of :data:`VISION_DEFAULTS`: ``n_train`` images drawn from
+    ``data_seed`` (stratified), the first ``n_test`` test images, ``decay`` =
+    ``"matrices"`` (weights only; biases and BatchNorm parameters spared) or
+    ``"all"``.  With ``n_val`` > 0, that many training images (stratified,
+    fixed by ``data_seed``) are held out for validation first and the
+    subset is drawn from the rest (see :class:`~wdlib.config.VisionConfig` for
+    the augmentation, warm-up and decay-window keys).
 
     Returns the final epoch's metrics (``train_loss``/``train_acc`` measured in
-    eval mode on the training subset, ``test_loss``/``test_acc``,
-    ``gap_acc`` = train − test accuracy, ``best_test_acc`` over the evaluated
-    epochs, ``weight_norm``: the norm of all weight matrices and kernels) and the history.
+    eval mode on the training subset — its first 10,000 images when there is
+    a validation split —, ``test_loss``/``test_acc``, ``gap_acc`` = train −
+    test accuracy, ``weight_norm``: the norm of all weight matrices and
+    kernels; without a validation split ``best_test_acc`` over the evaluated
+    epochs; with one, ``val_loss``/``val_acc``, ``best_val_acc`` and its
+    ``best_val_epoch`` with ``test_acc_at_best_val``, and the expected
+    calibration errors ``val_ece``/``test_ece``) and the history.
     ``stop_after`` ends the run after that many epochs (a prefix of the
     history, for :func:`wdlib.recheck.recheck`; the metrics are then partial).
     """
-    c, model, opt, train, test = _vision_setup(config, VisionConfig)
-    history = _fit(c, model, opt, train, test, stop_after=stop_after)
-    return _final_metrics(history, model), history
+    c, model, opt, splits = _vision_setup(config, VisionConfig)
+    history = _fit(c, model, opt, splits, stop_after=stop_after)
+    return _final_metrics(history, model, c, splits), history
 
 
 def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.DataFrame]:
@@ -121,14 +194,14 @@ def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple
     ``lr``, ``effective_lr``) with ``epoch`` rows of the test accuracy left
     out: read them from the metrics.  ``stop_after``: as in :func:`vision_run`.
     """
-    c, model, opt, train, test = _vision_setup(config, VisionNormsConfig)
+    c, model, opt, splits = _vision_setup(config, VisionNormsConfig)
     names = model.scale_invariant or [n for n, p in model.named_parameters() if p.dim() >= 2]
     tracker = NormTracker(model, names, optimizer=opt, every=c.track_every)
     tracker.record(0)
-    history = _fit(c, model, opt, train, test, hooks=[tracker], stop_after=stop_after)
+    history = _fit(c, model, opt, splits, hooks=[tracker], stop_after=stop_after)
     table = tracker.to_frame()
     table.attrs.update(history.attrs)
-    return _final_metrics(history, model), table
+    return _final_metrics(history, model, c, splits), table
 
 
 # --------------------------------------------------------------------------- #

@@ -60,8 +60,8 @@ from .optim import SGDW
 from .progress import bar as _bar
 from .progress import progress_default, show_progress
 
-__all__ = ["MEMORY_FORMATS", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "OptimizerSpec", "bf16_native", "default_device",
-           "evaluate", "fit", "fit_lm", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
+__all__ = ["MEMORY_FORMATS", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "OptimizerSpec", "RandomCropFlip", "bf16_native",
+           "default_device", "evaluate", "fit", "predict", "fit_lm", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
            "show_progress"]
 
 @dataclass(frozen=True)
@@ -377,6 +377,63 @@ def _check_pair(pair, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+#: Offset of the augmentation's random stream from the run's seed (kept apart from the batch order's).
+_AUGMENT_STREAM = 1 << 40
+
+
+class RandomCropFlip:
+    """Random crops of zero-padded images and random horizontal flips, per image, on the batch's device.
+
+    The standard CIFAR augmentation (He et al. 2016): pad each side by ``pad``
+    pixels, cut a window of the original size at a random offset, and mirror it
+    left–right with probability ½ when ``flip``.  Offsets and flips are drawn
+    from the ``generator`` that :func:`fit` passes (on the CPU, so a run's
+    augmentation does not depend on the device).
+
+    Parameters
+    ----------
+    pad : int, default 2
+        Pixels of zero padding on each side (shifts of up to ``pad`` pixels).
+    flip : bool, default True
+        Mirror half of the images.
+
+    Examples
+    --------
+    >>> aug = RandomCropFlip(pad=1, flip=False)
+    >>> x = torch.arange(9.).reshape(1, 1, 3, 3)
+    >>> out = aug(x, torch.Generator().manual_seed(0))
+    >>> out.shape, set(out.flatten().tolist()) <= set(range(9)) | {0.0}
+    (torch.Size([1, 1, 3, 3]), True)
+    """
+
+    def __init__(self, pad: int = 2, flip: bool = True):
+        self.pad = _check_int(pad, "pad", low=0)
+        if not isinstance(flip, bool):
+            raise TypeError(f"flip must be True or False, got {flip!r}")
+        self.flip = flip
+
+    def __repr__(self) -> str:
+        return f"RandomCropFlip(pad={self.pad}, flip={self.flip})"
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if x.dim() != 4:
+            raise ValueError(f"RandomCropFlip needs image batches (N, C, H, W); got shape {tuple(x.shape)}")
+        n, c, h, w = x.shape
+        p = self.pad
+        dy = torch.randint(0, 2 * p + 1, (n, 1), generator=generator)
+        dx = torch.randint(0, 2 * p + 1, (n, 1), generator=generator)
+        rows = dy + torch.arange(h)
+        cols = dx + torch.arange(w)
+        if self.flip:
+            mirrored = torch.rand(n, generator=generator) < 0.5
+            cols = torch.where(mirrored[:, None], cols.flip(1), cols)
+        rows, cols = rows.to(x.device), cols.to(x.device)
+        padded = F.pad(x, (p, p, p, p)) if p else x
+        i = torch.arange(n, device=x.device)[:, None, None, None]
+        ch = torch.arange(c, device=x.device)[None, :, None, None]
+        return padded[i, ch, rows[:, None, :, None], cols[:, None, None, :]]
+
+
 def _batch(x: torch.Tensor, memory_format: str) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if memory_format == "channels_last" else x
 
@@ -418,13 +475,42 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
     return {"loss": float(total) / len(x), "acc": int(correct) / len(x)}
 
 
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024, precision: str = "float32",
+            memory_format: str = "contiguous") -> torch.Tensor:  # fmt: skip
+    """The float32 logits of ``model`` (in eval mode, restored afterwards) on ``x``, batch by batch.
+
+    Parameters
+    ----------
+    model : nn.Module
+    x : torch.Tensor
+        Inputs on the model's device.
+    batch_size : int, default 1024
+    precision, memory_format : str
+        As in :func:`fit`.
+    """
+    _check_int(batch_size, "batch_size")
+    precision, memory_format = resolve_numerics(model, precision, memory_format)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        out = []
+        for i in range(0, len(x), batch_size):
+            with _computing(device, precision):
+                out.append(model(_batch(x[i: i + batch_size], memory_format)).float())
+    finally:
+        model.train(was_training)
+    return torch.cat(out)
+
+
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.Tensor, torch.Tensor], *,
         epochs: int, batch_size: int, seed: int, evals: Mapping[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
         schedule: str | Callable[[int], float] = "constant", warmup: int = 0, final_lr: float = 0.0,
         grad_clip: float | None = None, max_norm: Mapping[str, float] | None = None,
         hooks: Sequence[Callable] = (), drop_last: bool = False, eval_every: int = 1, eval_batch_size: int = 1024,
         progress: bool | None = None, stop_after: int | None = None, precision: str = "auto",
-        memory_format: str = "auto") -> pd.DataFrame:  # fmt: skip
+        memory_format: str = "auto", augment: Callable | None = None) -> pd.DataFrame:  # fmt: skip
     """Train a classifier on in-memory tensors with mean cross-entropy.
 
     Parameters
@@ -467,6 +553,10 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
         batch NHWC (values unchanged); ``"auto"`` picks it for conv nets.
     progress : bool, optional
         A text progress bar; default: :func:`show_progress`.
+    augment : callable ``augment(x, generator) -> x``, optional
+        Applied to each training batch (not to the evals), with a CPU
+        ``torch.Generator`` seeded from ``seed`` (its own stream), e.g.
+        :class:`RandomCropFlip`.
 
     Returns
     -------
@@ -510,8 +600,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
         model.to(memory_format=torch.channels_last)  # the same Parameter objects: the optimizer still holds them
     stepper = _Stepper(model, optimizer, total=epochs * per_epoch, schedule=schedule, warmup=warmup,
                        final_lr=final_lr, grad_clip=grad_clip, max_norm=max_norm, hooks=hooks)  # fmt: skip
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be a callable augment(x, generator) -> x (e.g. RandomCropFlip()); got {augment!r}")
     rows, start = [], time.perf_counter()
     order = torch.Generator().manual_seed(seed)
+    augmenting = torch.Generator().manual_seed(_AUGMENT_STREAM + seed)
     with torch.random.fork_rng(devices=_rng_devices(device)), _bar(epochs * per_epoch, progress, "fit") as bar:
         torch.manual_seed(seed)
         for epoch in range(1, epochs + 1):
@@ -522,7 +615,10 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
             seen = 0
             for b in range(per_epoch):
                 idx = perm[b * batch_size: (b + 1) * batch_size]
-                xb, yb = _batch(x[idx], memory_format), y[idx]
+                xb, yb = x[idx], y[idx]
+                if augment is not None:
+                    xb = augment(xb, augmenting)
+                xb = _batch(xb, memory_format)
                 with _computing(device, precision):
                     logits = model(xb).float()
                 loss = F.cross_entropy(logits, yb)

@@ -1,0 +1,113 @@
+"""wdlib.study: the protocol's selection rule, paired intervals, valley orientation and calibration."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from wdlib import study
+
+
+def _grid(values, seeds=(0, 1, 2)):
+    rows = [{"weight_decay": wd, "seed": s, "val_acc": acc + 0.001 * s} for wd, acc in values.items() for s in seeds]
+    return pd.DataFrame(rows)
+
+
+def test_select_takes_the_best_mean_and_flags_edges():
+    runs = _grid({0.0: 0.80, 1e-3: 0.85, 1e-2: 0.83})
+    row = study.select(runs).iloc[0]
+    assert row["weight_decay"] == 1e-3 and not row["censored"] and row["seeds"] == 3
+    edge = study.select(_grid({0.0: 0.80, 1e-3: 0.82, 1e-2: 0.85})).iloc[0]
+    assert edge["weight_decay"] == 1e-2 and edge["censored"] and edge["edge"] == "high"
+    low = study.select(_grid({0.0: 0.80, 1e-3: 0.85}), metric="val_acc", maximize=False).iloc[0]
+    assert low["weight_decay"] == 0.0 and low["edge"] == "low"
+
+
+def test_select_breaks_ties_towards_the_larger_lambda_and_groups():
+    runs = _grid({1e-4: 0.85, 1e-3: 0.85, 1e-2: 0.80})
+    assert study.select(runs).iloc[0]["weight_decay"] == 1e-3
+    assert study.select(runs, ties="smaller").iloc[0]["weight_decay"] == 1e-4
+    both = pd.concat([runs.assign(lr=0.1), _grid({1e-4: 0.9, 1e-3: 0.8, 1e-2: 0.7}).assign(lr=0.01)])
+    chosen = study.select(both, by=["lr"]).set_index("lr")["weight_decay"]
+    assert chosen.to_dict() == {0.01: 1e-4, 0.1: 1e-3}
+
+
+def test_select_refuses_missing_columns_and_nan():
+    with pytest.raises(ValueError, match="no column"):
+        study.select(_grid({0.0: 0.8}), metric="val_loss")
+    runs = _grid({0.0: 0.8, 1e-3: 0.9})
+    runs.loc[0, "val_acc"] = np.nan
+    with pytest.raises(ValueError, match="missing"):
+        study.select(runs)
+
+
+def test_paired_matches_scipys_paired_t_test():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.8, 0.01, 7), rng.normal(0.81, 0.01, 7)
+    runs = pd.DataFrame({"arm": ["a"] * 7 + ["b"] * 7, "seed": list(range(7)) * 2, "acc": np.r_[a, b]})
+    c = study.paired(runs, {"arm": "a"}, {"arm": "b"}, "acc")
+    ci = stats.ttest_rel(b, a).confidence_interval(0.95)
+    assert c["mean"] == pytest.approx(np.mean(b - a)) and c["n"] == 7
+    assert (c["low"], c["high"]) == pytest.approx((ci.low, ci.high))
+    assert c["wins"] == int(np.sum(b > a))
+    # the detectable difference: where a one-sample t-test of the differences has 80 % power (noncentral t)
+    d, sd = c["detectable"], np.std(b - a, ddof=1)
+    nc = d / (sd / np.sqrt(7))
+    crit = stats.t.ppf(0.975, 6)
+    power = 1 - stats.nct.cdf(crit, 6, nc) + stats.nct.cdf(-crit, 6, nc)
+    assert 0.75 < power < 0.85
+
+
+def test_paired_uses_only_shared_seeds_and_refuses_ambiguous_arms():
+    runs = pd.DataFrame({"wd": [0, 0, 0, 1, 1], "seed": [0, 1, 2, 1, 2], "acc": [0.1, 0.2, 0.3, 0.5, 0.5]})
+    c = study.paired(runs, {"wd": 0}, {"wd": 1}, "acc")
+    assert c["n"] == 2 and c["mean"] == pytest.approx(0.25)
+    dup = pd.concat([runs, runs.iloc[[0]]])
+    with pytest.raises(ValueError, match="several runs per seed"):
+        study.paired(dup, {"wd": 0}, {"wd": 1}, "acc")
+    with pytest.raises(ValueError, match="share 1"):
+        study.paired(runs.iloc[[0, 1, 3]], {"wd": 0}, {"wd": 1}, "acc")
+
+
+def _valley(slope, seeds=range(4), noise=0.0):
+    """Accuracy peaked at log10 λ* = c + slope·log10 lr, on a grid that holds every optimum inside."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for lr in [1e-3, 1e-2, 1e-1]:
+        best = -3 + slope * (np.log10(lr) + 2)
+        for wd in 10.0 ** np.arange(-6, 0.01, 0.5):
+            for s in seeds:
+                acc = 0.9 - 0.02 * (np.log10(wd) - best) ** 2 + noise * rng.normal()
+                rows.append({"lr": lr, "weight_decay": wd, "seed": s, "val_acc": acc})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("slope", [0.0, -1.0])
+def test_optimum_slope_recovers_the_valleys_orientation(slope):
+    out = study.optimum_slope(_valley(slope), boot=200)
+    assert out["slope"] == pytest.approx(slope, abs=1e-9) and out["censored"] == 0
+    assert out["low"] - 1e-9 <= slope <= out["high"] + 1e-9
+    noisy = study.optimum_slope(_valley(slope, seeds=range(5), noise=0.01), boot=300)
+    assert noisy["low"] <= noisy["slope"] <= noisy["high"] and noisy["high"] - noisy["low"] > 0
+
+
+def test_optimum_slope_refuses_zero_lambda():
+    with pytest.raises(ValueError, match="drop the zero rows"):
+        study.optimum_slope(_valley(0.0).assign(weight_decay=0.0))
+
+
+def test_calibration_error_against_a_direct_computation():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(500, 4)) * 2
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = rng.integers(0, 4, 500)
+    conf, pred = probs.max(1), probs.argmax(1)
+    edges = np.linspace(0, 1, 16)
+    expected = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            expected += m.mean() * abs((pred[m] == labels[m]).mean() - conf[m].mean())
+    assert study.calibration_error(probs, labels) == pytest.approx(expected, abs=1e-12)
+    perfect = np.eye(3)[[0, 1, 2]]
+    assert study.calibration_error(perfect, [0, 1, 2]) == 0.0

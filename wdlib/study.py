@@ -1,0 +1,303 @@
+"""The study's protocol in code: choose on validation, compare paired by seed, report with intervals.
+
+``../shared/STUDY.md`` (the book's protocol) asks that every choice be made on
+validation by a rule written down before the results, that arms be compared
+paired by seed with a 95 % interval, and that an optimum at the edge of its grid
+be called censored.  These functions apply those rules to a run table (one row
+per run: configuration columns, ``seed`` and metric columns, as
+:func:`wdlib.experiments.load_results` returns it); they need pandas and numpy
+only.
+
+- :func:`select` — the rule "lowest mean validation error over seeds; ties go
+  to the larger λ" (or any metric, direction and tie-break), per group, with the
+  grid's edges flagged (``censored``).
+- :func:`paired` — the mean paired difference of two arms over the seeds they
+  share, its t-interval, and the smallest difference the design could detect.
+- :func:`optimum_slope` — the orientation of a learning-rate × λ valley: the
+  slope of log λ* against log learning rate, with a bootstrap interval over seeds.
+- :func:`calibration_error` — the expected calibration error of predicted
+  probabilities (equal-width confidence bins).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Comparison", "calibration_error", "optimum_slope", "paired", "select", "t_quantile"]
+
+
+def _columns(runs: pd.DataFrame, names: Sequence[str], what: str) -> None:
+    if not isinstance(runs, pd.DataFrame):
+        raise TypeError(f"{what}: runs must be a pandas DataFrame (a run table); got {type(runs).__name__}")
+    missing = [n for n in names if n not in runs.columns]
+    if missing:
+        raise ValueError(f"{what}: the run table has no column(s) {missing}; it has {list(runs.columns)}")
+
+
+def t_quantile(q: float, df: int) -> float:
+    """The ``q`` quantile of Student's t with ``df`` degrees of freedom.
+
+    Parameters
+    ----------
+    q : float
+        In (0, 1).
+    df : int
+        Degrees of freedom, >= 1.
+
+    >>> round(t_quantile(0.975, 4), 3)
+    2.776
+    """
+    from scipy import stats
+
+    if not 0 < q < 1:
+        raise ValueError(f"q must be in (0, 1), got {q!r}")
+    if not isinstance(df, (int, np.integer)) or df < 1:
+        raise ValueError(f"df must be an integer >= 1, got {df!r}")
+    return float(stats.t.ppf(q, df))
+
+
+def select(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "val_acc", by: Sequence[str] = (),
+           maximize: bool = True, ties: str = "larger") -> pd.DataFrame:  # fmt: skip
+    """For each group of ``by``, the value of ``over`` whose runs have the best mean ``metric`` over seeds.
+
+    The rule, written before any result: average ``metric`` over the runs
+    (seeds) at each value of ``over``; take the best mean (highest if
+    ``maximize``); among values within 1e-12 of it, ``ties="larger"`` takes
+    the largest value of ``over`` (the more regularized λ), ``"smaller"`` the
+    smallest.  A choice at either end of the values tried in its group is
+    ``censored`` (the optimum may lie beyond the grid).
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per run with the columns ``over``, ``metric`` and ``by``.
+    over : str, default "weight_decay"
+        The column to choose a value of.
+    metric : str, default "val_acc"
+        The validation column to choose by (never a test column: see STUDY.md).
+    by : sequence of str
+        Columns that define the groups (one choice per group), e.g. ``["optimizer", "lr"]``.
+    maximize : bool, default True
+        Whether larger ``metric`` is better (accuracy) or smaller (loss, error).
+    ties : {"larger", "smaller"}, default "larger"
+        Which of equally good values to take.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: the ``by`` columns, ``over`` (the choice), ``metric`` (its mean), ``seeds`` (runs
+        averaged), ``grid_low``/``grid_high`` (the group's range of ``over``), ``censored`` and ``edge``
+        (``"low"``, ``"high"`` or ``""``).
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"weight_decay": [0, 0, 1e-3, 1e-3, 1e-2, 1e-2], "seed": [0, 1] * 3,
+    ...                      "val_acc": [0.80, 0.82, 0.84, 0.86, 0.83, 0.83]})
+    >>> row = select(runs).iloc[0]
+    >>> float(row["weight_decay"]), round(float(row["val_acc"]), 3), bool(row["censored"])
+    (0.001, 0.85, False)
+    """
+    by = list(by)
+    if isinstance(over, str) and over in by:
+        raise ValueError(f"select: over={over!r} cannot also be a grouping column (by={by})")
+    _columns(runs, [over, metric, *by], "select")
+    if ties not in ("larger", "smaller"):
+        raise ValueError(f"select: ties must be 'larger' or 'smaller', got {ties!r}")
+    if runs[metric].isna().any():
+        bad = runs.loc[runs[metric].isna(), [*by, over]].drop_duplicates().to_dict("records")
+        raise ValueError(f"select: {metric} is missing (NaN) for {bad[:3]}: choose on a column every run has")
+    rows = []
+    groups = runs.groupby(by, sort=True, dropna=False) if by else [((), runs)]
+    for key, part in groups:
+        means = part.groupby(over)[metric].agg(["mean", "size"]).sort_index()
+        best = means["mean"].max() if maximize else means["mean"].min()
+        tied = means.index[(means["mean"] - best).abs() <= 1e-12]
+        choice = tied.max() if ties == "larger" else tied.min()
+        low, high = means.index.min(), means.index.max()
+        edge = "low" if choice == low and len(means) > 1 else "high" if choice == high and len(means) > 1 else ""
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key)), over: choice, metric: float(means.loc[choice, "mean"]),
+                     "seeds": int(means.loc[choice, "size"]), "grid_low": low, "grid_high": high,
+                     "censored": bool(edge), "edge": edge})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+class Comparison(dict):
+    """The result of :func:`paired`: a dict (``mean``, ``low``, ``high``, ``sd``, ``n``, ``detectable``,
+    ``wins``, ``differences``) with a one-line ``str``."""
+
+    def __str__(self) -> str:
+        return (f"{self['mean']:+.4f} [{self['low']:+.4f}, {self['high']:+.4f}] over {self['n']} paired seeds "
+                f"(B better in {self['wins']}/{self['n']}; detectable ≈ {self['detectable']:.4f})")
+
+    @property
+    def excludes_zero(self) -> bool:
+        """Whether the interval lies entirely on one side of 0."""
+        return bool(self["low"] > 0 or self["high"] < 0)
+
+
+def paired(runs: pd.DataFrame, a: Mapping, b: Mapping, metric: str, *, pair_on: str = "seed",
+           confidence: float = 0.95, power: float = 0.8) -> Comparison:  # fmt: skip
+    """Arm ``b`` minus arm ``a`` on ``metric``, paired by ``pair_on``, with a t-interval.
+
+    Each arm is a mapping of column → value that selects its runs (e.g.
+    ``{"weight_decay": 0.0}``); the arms are compared on the seeds both have
+    (each seed once per arm).  The difference of means equals the mean of the
+    paired differences; its interval is the t-interval over those differences.
+    ``detectable`` is the true difference this design would find with
+    probability ``power`` at this confidence (two-sided), given the observed
+    spread: ``(t_{1−α/2} + t_{power}) · sd / √n``.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        The run table.
+    a, b : mapping
+        Column values that select each arm's runs.
+    metric : str
+        The column to compare.
+    pair_on : str, default "seed"
+        The column that pairs runs across arms.
+    confidence : float, default 0.95
+        Of the two-sided interval.
+    power : float, default 0.8
+        For the detectable difference.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"wd": [0] * 5 + [1] * 5, "seed": list(range(5)) * 2,
+    ...                      "acc": [0.80, 0.81, 0.79, 0.80, 0.82, 0.82, 0.83, 0.80, 0.82, 0.85]})
+    >>> c = paired(runs, {"wd": 0}, {"wd": 1}, "acc")
+    >>> round(c["mean"], 3), c["n"], c["wins"], c.excludes_zero
+    (0.02, 5, 5, True)
+    """
+    _columns(runs, [metric, pair_on, *a, *b], "paired")
+    if not 0 < confidence < 1 or not 0 < power < 1:
+        raise ValueError(f"paired: confidence and power must be in (0, 1), got {confidence!r}, {power!r}")
+    arms = []
+    for name, arm in (("a", a), ("b", b)):
+        if not isinstance(arm, Mapping) or not arm:
+            raise TypeError(f"paired: arm {name} must be a non-empty mapping column -> value; got {arm!r}")
+        mask = np.ones(len(runs), dtype=bool)
+        for col, value in arm.items():
+            mask &= (runs[col] == value).to_numpy()
+        part = runs.loc[mask, [pair_on, metric]]
+        if part[pair_on].duplicated().any():
+            raise ValueError(f"paired: arm {name} {dict(arm)} has several runs per {pair_on}; add the columns "
+                             "that tell them apart to the arm")
+        arms.append(part.set_index(pair_on)[metric])
+    common = arms[0].index.intersection(arms[1].index)
+    if len(common) < 2:
+        raise ValueError(f"paired: the arms share {len(common)} value(s) of {pair_on}; a paired interval needs >= 2")
+    diff = (arms[1].loc[common] - arms[0].loc[common]).astype(float).sort_index()
+    n = len(diff)
+    mean, sd = float(diff.mean()), float(diff.std(ddof=1))
+    half = t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+    detectable = (t_quantile(0.5 + confidence / 2, n - 1) + t_quantile(power, n - 1)) * sd / math.sqrt(n)
+    return Comparison(mean=mean, low=mean - half, high=mean + half, sd=sd, n=n, detectable=detectable,
+                      wins=int((diff > 0).sum()), differences=diff.to_dict())  # fmt: skip
+
+
+def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_decay", metric: str = "val_acc",
+                  maximize: bool = True, seed: str = "seed", boot: int = 2000, random_state: int = 0,
+                  confidence: float = 0.95) -> dict:  # fmt: skip
+    """The valley's orientation: slope of log λ* (the best ``over`` per ``x``) against log ``x``.
+
+    λ*(x) is :func:`select`'s choice at each ``x`` from the seeds' mean
+    ``metric``; the slope is the least-squares line through the points
+    (log10 x, log10 λ*).  The interval is a percentile bootstrap over seeds
+    (``boot`` resamples of the seeds with replacement, each re-selecting the
+    optima): 0 means the optimal λ does not move with ``x`` (a separable
+    basin, as Loshchilov & Hutter claim for decoupled decay in their
+    parameterization); −1 means that the product ``x``·λ is what matters.
+    Values of ``over`` must be > 0 (drop λ = 0 first).
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One optimizer's grid: columns ``x``, ``over``, ``metric``, ``seed``.
+    x, over : str
+        The grid's axes (learning rate, λ).
+    metric : str, default "val_acc"
+        The validation column.
+    maximize : bool, default True
+        Whether larger ``metric`` is better.
+    seed : str, default "seed"
+        The column the bootstrap resamples.
+    boot : int, default 2000
+        Bootstrap resamples.
+    random_state : int, default 0
+        Seeds the bootstrap.
+    confidence : float, default 0.95
+        Of the percentile interval.
+
+    Returns
+    -------
+    dict
+        ``slope``, ``low``, ``high``, ``optima`` (DataFrame of :func:`select` per ``x``), ``censored`` (how many
+        of the per-``x`` optima lie at an edge of their grid), ``seeds``.
+    """
+    _columns(runs, [x, over, metric, seed], "optimum_slope")
+    if (runs[over] <= 0).any() or (runs[x] <= 0).any():
+        raise ValueError(f"optimum_slope: {x} and {over} must be > 0 (a log-log fit); drop the zero rows first")
+    if runs[x].nunique() < 2:
+        raise ValueError(f"optimum_slope: needs >= 2 values of {x}, got {runs[x].nunique()}")
+
+    def fit(table):
+        opt = select(table, over, metric=metric, by=[x], maximize=maximize)
+        return float(np.polyfit(np.log10(opt[x].astype(float)), np.log10(opt[over].astype(float)), 1)[0]), opt
+
+    slope, optima = fit(runs)
+    seeds = np.sort(runs[seed].unique())
+    rng = np.random.default_rng(random_state)
+    draws = []
+    by_seed = {s: runs[runs[seed] == s] for s in seeds}
+    for _ in range(int(boot)):
+        pick = rng.choice(seeds, size=len(seeds), replace=True)
+        table = pd.concat([by_seed[s] for s in pick], ignore_index=True)
+        draws.append(fit(table)[0])
+    low, high = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return {"slope": slope, "low": float(low), "high": float(high), "optima": optima,
+            "censored": int(optima["censored"].sum()), "seeds": len(seeds)}  # fmt: skip
+
+
+def calibration_error(probs, labels, *, bins: int = 15) -> float:
+    """Expected calibration error: Σ_b (n_b / n) · |accuracy_b − confidence_b| over equal-width confidence bins.
+
+    ``probs`` is an ``(n, classes)`` array of predicted probabilities (rows
+    summing to 1), ``labels`` the ``n`` true classes; the confidence of a
+    prediction is its largest probability (Guo et al. 2017, 15 bins).
+
+    Parameters
+    ----------
+    probs : array-like, shape (n, classes)
+        Predicted probabilities.
+    labels : array-like, shape (n,)
+        True classes.
+    bins : int, default 15
+        Equal-width bins of (0, 1].
+
+    Examples
+    --------
+    >>> calibration_error([[0.9, 0.1], [0.9, 0.1]], [0, 1])  # 90 % confident, 50 % right
+    0.4
+    """
+    p = np.asarray(probs, dtype=float)
+    y = np.asarray(labels)
+    if p.ndim != 2 or y.shape != (len(p),):
+        raise ValueError(f"probs must be (n, classes) and labels (n,); got {p.shape} and {y.shape}")
+    if not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be an integer >= 1, got {bins!r}")
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) == y).astype(float)
+    which = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.sum() / len(p) * abs(correct[mask].mean() - conf[mask].mean())
+    return round(float(total), 12)
