@@ -170,10 +170,10 @@ def _decades(low: float, high: float) -> list[float]:
 
 
 #: The small-data regime of the old chapter (1,000 images, no BatchNorm, constant lr, 30 epochs), with the protocol.
-_SMALL = {**_STUDY, "n_train": 1000, "batch_size": 64, "epochs": 30, "eval_every": 5, "lr": 0.03}
+_SMALL = {**_STUDY, "n_train": 1000, "batch_size": 64, "epochs": 30, "eval_every": 10, "lr": 0.03}
 #: The valley regime (Loshchilov & Hutter's Figure 2 at small scale): the small CNN with BatchNorm on 5,000
 #: images, 15 epochs of a cosine schedule.
-_BASIN = {**_STUDY, "batchnorm": True, "n_train": 5000, "batch_size": 128, "epochs": 15, "eval_every": 5,
+_BASIN = {**_STUDY, "batchnorm": True, "n_train": 5000, "batch_size": 128, "epochs": 15, "eval_every": 15,
           "schedule": "cosine"}
 _BASIN_LRS = {"sgd": [0.003, 0.01, 0.03, 0.1, 0.3], "adam": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]}
 #: λ of each optimizer in the paper's parameterization: the L2 coefficient for SGD and Adam + L2, the decay per
