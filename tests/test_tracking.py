@@ -78,3 +78,49 @@ def test_steady_state_averages_the_last_part_of_each_group():
     assert steady_state(t, tail=1.0).set_index("name").loc["a", "angle"] == pytest.approx(7 / 3)  # step 0's NaN skipped
     with pytest.raises(ValueError, match="tail"):
         steady_state(t, tail=0.0)
+
+
+def test_per_step_tracker_measures_the_last_steps_angle_at_each_record():
+    from wdlib import train
+    from wdlib.models import build_model
+
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    tables = {}
+    for every, per_step in ((1, False), (4, True), (4, False)):
+        model = build_model("small_cnn", seed=0, batchnorm=True)
+        opt = train.make_optimizer(model, "sgd", lr=0.1, weight_decay=1e-2)
+        tracker = NormTracker(model, ["conv1.weight"], optimizer=opt, every=every, per_step=per_step)
+        tracker.record(0)
+        train.fit(model, opt, (x, y), epochs=3, batch_size=8, seed=0, hooks=[tracker], progress=False,
+                  precision="float32")
+        tables[every, per_step] = tracker.to_frame().set_index("step")
+    dense, sparse, span = tables[1, False], tables[4, True], tables[4, False]
+    steps = [s for s in sparse.index if s > 0]
+    assert steps == list(range(4, 25, 4))
+    assert sparse.loc[steps, "angular_update"].tolist() == dense.loc[steps, "angular_update"].tolist()
+    assert (span.loc[steps, "angular_update"] > 1.5 * sparse.loc[steps, "angular_update"]).all()
+
+
+def test_adamw_equilibrium_matches_a_simulated_random_walk():
+    """torch's AdamW on a scale-invariant weight driven by random gradients orthogonal to it."""
+    from wdlib.tracking import adamw_equilibrium
+
+    gen = torch.Generator().manual_seed(0)
+    numel, lr, wd = 400, 1e-2, 0.5
+    w = torch.nn.Parameter(torch.randn(numel, generator=gen, dtype=torch.float64))
+    opt = torch.optim.AdamW([w], lr=lr, weight_decay=wd)
+    norms, angles = [], []
+    for step in range(6000):  # 30 timescales 1/(ηλ)
+        g = torch.randn(numel, generator=gen, dtype=torch.float64)
+        with torch.no_grad():
+            g -= (g @ w) / (w @ w) * w  # the gradient of a scale-invariant loss is orthogonal to w
+            g /= w.norm()  # ... and scales as 1/‖w‖
+        before = w.detach().clone()
+        w.grad = g
+        opt.step()
+        if step >= 3000:
+            norms.append(float(w.detach().norm()))
+            angles.append(angle(before, w))
+    pred = adamw_equilibrium(lr, wd, numel)
+    assert sum(norms) / len(norms) == pytest.approx(pred["norm"], rel=0.05)
+    assert sum(angles) / len(angles) == pytest.approx(pred["angle"], rel=0.05)

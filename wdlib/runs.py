@@ -187,7 +187,8 @@ def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple
     """:func:`vision_run` that also follows the weights' norms and angular updates step by step.
 
     The extra key ``track_every`` (default 1) sets how often a
-    :class:`~wdlib.tracking.NormTracker` records the model's scale-invariant
+    :class:`~wdlib.tracking.NormTracker` records (the angle is always that of
+    one step, the one before each record) the model's scale-invariant
     weights (``model.scale_invariant``; with ``batchnorm=False``, every weight
     matrix and kernel).  The metrics are :func:`vision_run`'s; the history is
     the tracker's table (``step``, ``name``, ``norm``, ``angular_update``,
@@ -196,7 +197,7 @@ def vision_norms_run(config: Mapping, *, stop_after: int | None = None) -> tuple
     """
     c, model, opt, splits = _vision_setup(config, VisionNormsConfig)
     names = model.scale_invariant or [n for n, p in model.named_parameters() if p.dim() >= 2]
-    tracker = NormTracker(model, names, optimizer=opt, every=c.track_every)
+    tracker = NormTracker(model, names, optimizer=opt, every=c.track_every, per_step=True)
     tracker.record(0)
     history = _fit(c, model, opt, splits, hooks=[tracker], stop_after=stop_after)
     table = tracker.to_frame()

@@ -23,7 +23,7 @@ from ._checks import integer as _check_int
 from ._checks import number as _check_number
 from .decay import _check_patterns
 
-__all__ = ["NormTracker", "angle", "equilibrium_angular_update", "steady_state"]
+__all__ = ["NormTracker", "adamw_equilibrium", "angle", "equilibrium_angular_update", "steady_state"]
 
 
 def angle(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -86,6 +86,10 @@ class NormTracker:
         Gives each parameter's current ``lr`` for ``effective_lr = lr/‖w‖²``.
     every : int, default 1
         Record every ``every``-th step when called as a hook.
+    per_step : bool, default False
+        With ``every`` > 1: measure ``angular_update`` over the one step
+        before each record (the weights are copied one step earlier), so that
+        it compares with a per-step prediction; otherwise it spans ``every`` steps.
 
     Examples
     --------
@@ -95,12 +99,15 @@ class NormTracker:
     ['step', 'name', 'norm', 'angular_update', 'lr', 'effective_lr']
     """
 
-    def __init__(self, model: nn.Module, patterns: Sequence[str] = ("*",), *, optimizer=None, every: int = 1):
+    def __init__(self, model: nn.Module, patterns: Sequence[str] = ("*",), *, optimizer=None, every: int = 1,
+                 per_step: bool = False):  # fmt: skip
         named = dict(model.named_parameters())
         _check_patterns(patterns, list(named), "patterns")
         _check_int(every, "every")
         self.params = {n: p for n, p in named.items() if any(fnmatch.fnmatchcase(n, pat) for pat in patterns)}
-        self.optimizer, self.every = optimizer, every
+        if not isinstance(per_step, bool):
+            raise TypeError(f"per_step must be True or False, got {per_step!r}")
+        self.optimizer, self.every, self.per_step = optimizer, every, per_step
         self._groups: dict[str, dict] = {}
         self._last: dict[str, torch.Tensor] = {}
         self.rows: list[dict] = []
@@ -120,6 +127,9 @@ class NormTracker:
         """The :func:`wdlib.train.fit` hook: :meth:`record` every ``every`` steps."""
         if step % self.every == 0:
             self.record(step)
+        elif self.per_step and (step + 1) % self.every == 0:
+            with torch.no_grad():
+                self._last = {name: p.detach().clone() for name, p in self.params.items()}
 
     @torch.no_grad()
     def record(self, step: int) -> None:
@@ -135,6 +145,44 @@ class NormTracker:
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=["step", "name", "norm", "angular_update", "lr", "effective_lr"])
+
+
+def adamw_equilibrium(lr: float, weight_decay: float, numel: int, *, beta1: float = 0.9) -> dict[str, float]:
+    """AdamW's rotational equilibrium for a scale-invariant weight of ``numel`` entries (Kosson et al. 2024).
+
+    In the random-walk model (gradients orthogonal to the weight, Adam's
+    update of RMS about 1 per entry), the decay ``ηλ‖w‖²`` per step balances
+    the growth from the updates when ``‖w‖ = √(ηC/(2λ))`` (momentum correlates
+    successive updates but leaves this balance unchanged), and each step
+    then turns the weight by ``√(2ηλ·(1−β₁)/(1+β₁))`` radians.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate ``η``.
+    weight_decay : float
+        torch's AdamW ``λ`` (each step multiplies by ``1 − ηλ``).
+    numel : int
+        Entries ``C`` of the weight.
+    beta1 : float, default 0.9
+        Adam's first-moment coefficient.
+
+    Returns
+    -------
+    dict
+        ``norm`` and ``angle`` (radians per step).
+
+    Examples
+    --------
+    >>> e = adamw_equilibrium(1e-3, 0.5, 800)
+    >>> round(e["norm"], 3), round(e["angle"], 5)
+    (0.894, 0.00725)
+    """
+    lr = _check_number(lr, "lr", low_ok=False)
+    wd = _check_number(weight_decay, "weight_decay", low_ok=False)
+    numel = _check_int(numel, "numel")
+    beta1 = _check_number(beta1, "beta1", high=1.0)
+    return {"norm": math.sqrt(lr * numel / (2 * wd)), "angle": math.sqrt(2 * lr * wd * (1 - beta1) / (1 + beta1))}
 
 
 def steady_state(track: pd.DataFrame, *, by: Sequence[str] = ("name",), tail: float = 0.25) -> pd.DataFrame:
