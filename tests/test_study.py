@@ -111,3 +111,25 @@ def test_calibration_error_against_a_direct_computation():
     assert study.calibration_error(probs, labels) == pytest.approx(expected, abs=1e-12)
     perfect = np.eye(3)[[0, 1, 2]]
     assert study.calibration_error(perfect, [0, 1, 2]) == 0.0
+
+
+def test_comparison_table_gives_each_row_its_paired_intervals_and_verdict():
+    runs = pd.DataFrame({"wd": [0] * 5 + [1] * 5, "seed": list(range(5)) * 2,
+                         "val_acc": [0.80, 0.81, 0.79, 0.80, 0.82, 0.82, 0.83, 0.80, 0.82, 0.85],
+                         "test_acc": [0.80, 0.81, 0.79, 0.80, 0.82, 0.80, 0.82, 0.78, 0.81, 0.81]})
+    table = study.comparison_table([{"label": "decay", "runs": runs, "a": {"wd": 0}, "b": {"wd": 1},
+                                     "metrics": ("val_acc", "test_acc")}])
+    row = table.iloc[0]
+    assert row["val_diff"] == pytest.approx(0.02) and row["val_low"] > 0
+    assert row["test_diff"] == pytest.approx(0.0) and row["verdict"] == "no difference detected"
+    with pytest.raises(ValueError, match="lacks"):
+        study.comparison_table([{"label": "x"}])
+
+
+def test_select_over_a_grid_takes_the_best_cell_and_names_the_edges():
+    runs = _valley(-1.0)  # optimum λ* = 10^(-3 - (log10 lr + 2))
+    runs = runs[(runs["weight_decay"] >= 1e-5) & (runs["weight_decay"] <= 1e-2)]
+    runs = runs.assign(val_acc=runs["val_acc"] + 0.01 * np.log10(runs["lr"]))  # the largest lr is best
+    cell = study.select(runs, ["lr", "weight_decay"]).iloc[0]
+    assert cell["lr"] == 0.1 and cell["weight_decay"] == pytest.approx(1e-4)
+    assert cell["censored"] and cell["edge"] == "lr"

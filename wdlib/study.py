@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["Comparison", "calibration_error", "optimum_slope", "paired", "select", "t_quantile"]
+__all__ = ["Comparison", "calibration_error", "comparison_table", "optimum_slope", "paired", "select", "t_quantile"]
 
 
 def _columns(runs: pd.DataFrame, names: Sequence[str], what: str) -> None:
@@ -60,8 +60,8 @@ def t_quantile(q: float, df: int) -> float:
     return float(stats.t.ppf(q, df))
 
 
-def select(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "val_acc", by: Sequence[str] = (),
-           maximize: bool = True, ties: str = "larger") -> pd.DataFrame:  # fmt: skip
+def select(runs: pd.DataFrame, over: str | Sequence[str] = "weight_decay", *, metric: str = "val_acc",
+           by: Sequence[str] = (), maximize: bool = True, ties: str = "larger") -> pd.DataFrame:  # fmt: skip
     """For each group of ``by``, the value of ``over`` whose runs have the best mean ``metric`` over seeds.
 
     The rule, written before any result: average ``metric`` over the runs
@@ -69,14 +69,17 @@ def select(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "val
     ``maximize``); among values within 1e-12 of it, ``ties="larger"`` takes
     the largest value of ``over`` (the more regularized λ), ``"smaller"`` the
     smallest.  A choice at either end of the values tried in its group is
-    ``censored`` (the optimum may lie beyond the grid).
+    ``censored`` (the optimum may lie beyond the grid).  ``over`` may name
+    several columns (a learning rate × λ grid): the choice is then the best
+    cell, ties broken on the columns in order, and it is censored when any of
+    its coordinates lies at an end of that column's values.
 
     Parameters
     ----------
     runs : pandas.DataFrame
         One row per run with the columns ``over``, ``metric`` and ``by``.
-    over : str, default "weight_decay"
-        The column to choose a value of.
+    over : str or sequence of str, default "weight_decay"
+        The column(s) to choose a value of.
     metric : str, default "val_acc"
         The validation column to choose by (never a test column: see STUDY.md).
     by : sequence of str
@@ -89,9 +92,9 @@ def select(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "val
     Returns
     -------
     pandas.DataFrame
-        One row per group: the ``by`` columns, ``over`` (the choice), ``metric`` (its mean), ``seeds`` (runs
-        averaged), ``grid_low``/``grid_high`` (the group's range of ``over``), ``censored`` and ``edge``
-        (``"low"``, ``"high"`` or ``""``).
+        One row per group: the ``by`` columns, the ``over`` column(s) (the choice), ``metric`` (its mean),
+        ``seeds`` (runs averaged), ``censored`` and ``edge`` (``"low"``/``"high"`` of a single ``over``
+        column, or the names of the columns at an edge), and for a single column ``grid_low``/``grid_high``.
 
     Examples
     --------
@@ -102,27 +105,34 @@ def select(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "val
     (0.001, 0.85, False)
     """
     by = list(by)
-    if isinstance(over, str) and over in by:
-        raise ValueError(f"select: over={over!r} cannot also be a grouping column (by={by})")
-    _columns(runs, [over, metric, *by], "select")
+    cols = [over] if isinstance(over, str) else list(over)
+    if not cols or set(cols) & set(by):
+        raise ValueError(f"select: over={over!r} must name one or more columns that are not in by={by}")
+    _columns(runs, [*cols, metric, *by], "select")
     if ties not in ("larger", "smaller"):
         raise ValueError(f"select: ties must be 'larger' or 'smaller', got {ties!r}")
     if runs[metric].isna().any():
-        bad = runs.loc[runs[metric].isna(), [*by, over]].drop_duplicates().to_dict("records")
+        bad = runs.loc[runs[metric].isna(), [*by, *cols]].drop_duplicates().to_dict("records")
         raise ValueError(f"select: {metric} is missing (NaN) for {bad[:3]}: choose on a column every run has")
     rows = []
     groups = runs.groupby(by, sort=True, dropna=False) if by else [((), runs)]
     for key, part in groups:
-        means = part.groupby(over)[metric].agg(["mean", "size"]).sort_index()
+        means = part.groupby(cols)[metric].agg(["mean", "size"]).sort_index()
         best = means["mean"].max() if maximize else means["mean"].min()
         tied = means.index[(means["mean"] - best).abs() <= 1e-12]
         choice = tied.max() if ties == "larger" else tied.min()
-        low, high = means.index.min(), means.index.max()
-        edge = "low" if choice == low and len(means) > 1 else "high" if choice == high and len(means) > 1 else ""
+        coords = choice if isinstance(choice, tuple) else (choice,)
+        edges = []
+        for col, value in zip(cols, coords):
+            values = part[col].unique()
+            if len(values) > 1 and value in (values.min(), values.max()):
+                edges.append(("low" if value == values.min() else "high") if len(cols) == 1 else col)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key)), over: choice, metric: float(means.loc[choice, "mean"]),
-                     "seeds": int(means.loc[choice, "size"]), "grid_low": low, "grid_high": high,
-                     "censored": bool(edge), "edge": edge})  # fmt: skip
+        row = {**dict(zip(by, key)), **dict(zip(cols, coords)), metric: float(means.loc[choice, "mean"]),
+               "seeds": int(means.loc[choice, "size"]), "censored": bool(edges), "edge": ", ".join(edges)}
+        if len(cols) == 1:
+            row.update(grid_low=part[cols[0]].min(), grid_high=part[cols[0]].max())
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -301,3 +311,39 @@ def calibration_error(probs, labels, *, bins: int = 15) -> float:
         if mask.any():
             total += mask.sum() / len(p) * abs(correct[mask].mean() - conf[mask].mean())
     return round(float(total), 12)
+
+
+def comparison_table(rows: Sequence[Mapping], *, confidence: float = 0.95) -> pd.DataFrame:
+    """The chapter's headline table: one :func:`paired` comparison per row, on validation and on test.
+
+    Each row is a mapping with ``label``, ``runs`` (a run table), ``a`` and
+    ``b`` (the arms, as in :func:`paired`), and ``metrics``: a pair of
+    columns ``(validation, test)``, e.g. ``("val_acc", "test_acc")``.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        The comparisons, in the order the table lists them.
+    confidence : float, default 0.95
+        Of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``comparison``, ``seeds``, then for validation and test: ``val_diff``, ``val_low``, ``val_high`` and
+        ``test_diff``, ``test_low``, ``test_high`` (B − A), ``test_detectable``, and ``verdict``: "B better",
+        "A better" or "no difference detected" from the test interval.
+    """
+    out = []
+    for row in rows:
+        missing = {"label", "runs", "a", "b", "metrics"} - set(row)
+        if missing:
+            raise ValueError(f"comparison_table: row {row.get('label', '?')!r} lacks {sorted(missing)}")
+        val_metric, test_metric = row["metrics"]
+        val = paired(row["runs"], row["a"], row["b"], val_metric, confidence=confidence)
+        test = paired(row["runs"], row["a"], row["b"], test_metric, confidence=confidence)
+        verdict = ("B better" if test["low"] > 0 else "A better" if test["high"] < 0 else "no difference detected")
+        out.append({"comparison": row["label"], "seeds": test["n"], "val_diff": val["mean"], "val_low": val["low"],
+                    "val_high": val["high"], "test_diff": test["mean"], "test_low": test["low"],
+                    "test_high": test["high"], "test_detectable": test["detectable"], "verdict": verdict})  # fmt: skip
+    return pd.DataFrame(out)
