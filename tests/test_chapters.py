@@ -293,10 +293,22 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
 
 
 def test_chapter_7_chooses_lambda_and_refutes_the_gradient_recipe(built_book):
-    _, v = clean_outputs(built_book, "07_choosing_lambda", min_images=2)
+    _, v = clean_outputs(built_book, "07_choosing_lambda", min_images=4)
     v = numbers(v)
     assert v["df_1se"] < v["df_min"]  # the one-SE rule regularizes more than the CV minimum
     assert v["pick_1se_df_lo"] <= v["df_1se"] <= v["pick_1se_df_hi"] < v["pick_min_df_lo"]
+    assert v["pick_1se_df_hi"] < 5  # all 20 one-SE choices below ESL's df ≈ 5 ...
+    for key in ("chapter", "esl_std", "pooled", "no_icpt"):  # ... and no candidate moves the median there
+        assert v[f"ose_median_{key}"] < 4.5 and v[f"ose_share_{key}"] < 0.1
+    for key in ("chapter", "esl_std", "pooled"):
+        assert v[f"ose_max_{key}"] < 5
+    # a grid at whole df picks whole numbers, so 5 is reached exactly, for a minority of fold assignments
+    assert v["ose_max_whole_df"] == pytest.approx(5.0, abs=1e-6) and 0 < v["ose_share_whole_df"] < 0.5
+    assert v["ose_max_k5"] > v["ose_max_chapter"]  # five folds: a wider spread
+    # the hypergradient descends the K-fold error to its continuous minimum: within the grid's half step
+    # (0.05 decades) of the grid minimum, and at least as low (the grid minimum is one point of the curve)
+    assert v["hg_converged"] == "True" and v["hg_val_converged"] == "True"
+    assert v["hg_log10_gap"] < 0.05 and v["hg_cv_gain"] >= 0
     assert abs(v["df_loo"] - v["df_min"]) < 1.5 and abs(v["df_gcv"] - v["df_loo"]) < 1.0
     assert v["ev_grid_gap"] >= 0 and 0 < v["ev_gamma"] < 8 and v["ev_test"] < v["test_ols"]
     assert v["all_best_rise"] == "True" and v["size_best_small"] > v["size_best_large"]  # chapter 5's results

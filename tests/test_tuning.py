@@ -241,3 +241,13 @@ def test_kfold_cv_pooled_standard_error_is_over_the_held_out_squared_errors():
     assert cv["se"].item() == pytest.approx(errs.std(ddof=1) / math.sqrt(len(y)), rel=1e-10)
     with pytest.raises(ValueError, match="se must be"):
         tuning.kfold_cv(X, y, [2.0], se="sd")
+
+
+def test_fold_choices_repeats_kfold_cv_and_the_one_se_rule_per_seed():
+    X, y = _data(n=60, noise=2.0)
+    grid = np.logspace(-2, 4, 25)
+    picks = tuning.fold_choices(X, y, grid, seeds=[0, 3], k=5, se="pooled")
+    for _, row in picks.iterrows():
+        cv = tuning.kfold_cv(X, y, grid, k=5, seed=int(row["seed"]), se="pooled")
+        assert row["min"] == cv.loc[cv["mse"].idxmin(), "alpha"]
+        assert row["one_se"] == tuning.one_standard_error(cv)

@@ -7,6 +7,7 @@ form ``‖y − Xw − b‖² + α‖w‖²``, intercept unpenalized); the book'
 * :func:`kfold_cv` and :func:`one_standard_error`: K-fold cross-validation
   error with its standard error over folds, and ESL's rule (§7.10) that picks
   the most regularized α within one standard error of the best.
+* :func:`fold_choices`: how those two choices move with the random fold assignment.
 * :func:`ridge_hypergradient`, :func:`kfold_hypergradient` and
   :func:`hypergradient_descent`: the gradient of the *validation* error with
   respect to α (Larsen et al. 1996; Bengio 2000; Pedregosa 2016), in closed
@@ -34,7 +35,7 @@ import pandas as pd
 from . import _checks, ridge
 
 __all__ = ["EvidenceFit", "HypergradientFit", "adamw_timescale", "evidence_fit", "fit_logistic",
-           "hypergradient_descent", "implied_weight_decay", "kfold_cv", "kfold_hypergradient", "log_evidence",
+           "fold_choices", "hypergradient_descent", "implied_weight_decay", "kfold_cv", "kfold_hypergradient", "log_evidence",
            "logistic_loss", "normalized_weight_decay", "one_standard_error", "ridge_hypergradient",
            "weight_decay_for_timescale"]
 
@@ -141,6 +142,54 @@ def one_standard_error(cv: pd.DataFrame) -> float:
     threshold = cv.loc[best, "mse"] + cv.loc[best, "se"]
     ok = cv[(cv["alpha"] >= cv.loc[best, "alpha"]) & (cv["mse"] <= threshold)]
     return float(ok["alpha"].max())
+
+
+def fold_choices(X, y, alphas, *, seeds, k: int = 10, fit_intercept: bool = True, standardize: bool = False,
+                 se: str = "folds") -> pd.DataFrame:
+    """The CV minimum and the one-SE choice of α for each random fold assignment.
+
+    Runs :func:`kfold_cv` once per seed and applies :func:`one_standard_error`:
+    the spread of the rows is the noise that the fold assignment alone puts
+    into a CV-chosen α.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design.
+    y : array_like, shape (n_samples,)
+        Targets.
+    alphas : array_like, shape (n_alphas,)
+        Grid of ridge penalties.
+    seeds : iterable of int
+        Seeds of the fold assignments.
+    k : int, default 10
+        Number of folds.
+    fit_intercept : bool, default True
+        Unpenalized intercept in each fold.
+    standardize : bool, default False
+        Standardize the columns within each training part.
+    se : {"folds", "pooled"}, default "folds"
+        Standard error of :func:`kfold_cv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed: ``seed``, ``min`` (the α of the lowest CV error) and ``one_se``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 4)); y = X @ [1.0, 0.0, 0.5, -1.0] + rng.normal(size=50)
+    >>> picks = fold_choices(X, y, np.logspace(-2, 3, 21), seeds=range(3), k=5)
+    >>> list(picks.columns), bool((picks["one_se"] >= picks["min"]).all())
+    (['seed', 'min', 'one_se'], True)
+    """
+    rows = []
+    for s in seeds:
+        cv = kfold_cv(X, y, alphas, k=k, seed=s, fit_intercept=fit_intercept, standardize=standardize, se=se)
+        rows.append({"seed": int(s), "min": float(cv.loc[cv["mse"].idxmin(), "alpha"]),
+                     "one_se": one_standard_error(cv)})
+    return pd.DataFrame(rows, columns=["seed", "min", "one_se"])
 
 
 # --------------------------------------------------------------------------- #
