@@ -177,7 +177,7 @@ def _recipe_decays(model: nn.Module, recipe: str) -> dict[str, bool]:
         return {n: p.ndim >= 2 for n, p in model.named_parameters() if p.requires_grad}
     # minGPT's configure_optimizers: biases no; weights of nn.Linear yes; of LayerNorm and Embedding no.
     verdicts: dict[int, set[bool]] = {}
-    for mname, module in model.named_modules(remove_duplicate=False):
+    for _, module in model.named_modules(remove_duplicate=False):
         for pname, p in module.named_parameters(recurse=False):
             if pname.endswith("bias"):
                 verdicts.setdefault(id(p), set()).add(False)
