@@ -86,6 +86,19 @@ def test_chapter_3_output_is_clean_and_has_figures(built_book):
     nb, values = clean_outputs(built_book, "03_linear_regression", min_images=3)
     assert float(values["gd_gap"]) < 1e-6
     assert float(values["fd_error"]) < 1e-7
+    v = numbers(values)
+    # held-out choice of λ (seed claim A6): at λ = 0.1 the slope shrinks by var/(var + λ) ≈ 0.45, an excess
+    # error (0.55·2)²·var(x) ≈ 0.1 against least squares' ≈ 2σ²/n = 0.005: about 20×
+    assert v["default_excess_ratio"] > 5 and v["val_excess_ratio"] < v["default_excess_ratio"]
+    assert v["validated_test_mse"] <= v["default_test_mse"] and 0 <= v["lam_val"] < v["lam"]
+    # centimetres: the shrinkage falls by (10⁴var + λ)/(var + λ), far from 10⁴ when λ ~ var
+    var, lam = v["var_x"], v["lam"]
+    assert math.isclose(v["shrink_ratio_cm"], (1e4 * var + lam) / (var + lam), rel_tol=1e-6) and v["shrink_ratio_cm"] < 6e3
+    # d2l: the null-space part decays exactly as (1 − ηλ)^steps; from zero every run ends near the null model
+    # (the 20-dimensional row space holds about n/d = 10 % of the signal)
+    assert math.isclose(v["d2l_null_rand3"], v["null_pred"], rel_tol=1e-8)
+    assert 0.7 < v["d2l_zero_null_min"] <= v["d2l_zero_null_max"] < 1.1
+    assert v["d2l_test_rand0"] > 100 * v["d2l_null_test"] and v["d2l_en_test_rand0"] > 1.5 * v["d2l_en_test_rand3"]
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert len(injected) == 1 and "hide-cell" in injected[0].metadata["tags"]
 
@@ -162,6 +175,18 @@ def test_chapter_4_verifies_every_convention_and_rebuilds_the_keras_network(buil
     assert float(v["cmp_sgd_grad"]) < 0.5 * float(v["cmp_adamw_grad"])
     assert float(v["cmp_adam_norm"]) < float(v["cmp_adamw_norm"]) <= float(v["cmp_nodecay_norm"]) * 1.01
     assert v["typo_caught"] == "True"
+    # optax itself (float64), scikit-learn's LogisticRegression, MosaicML's per-step rule, SGDW's ridge
+    assert float(v["optax_gap"]) < 1e-12 and float(v["logistic_gap"]) < 1e-6 and float(v["per_step_gap"]) < 1e-14
+    assert float(v["sgdw_half_gap"]) < 1e-10 and float(v["sgdw_full_gap"]) > 1e-3  # SGDW(d) + MSELoss is ridge(d/2)
+    assert float(v["d2l_concise_vs_twin"]) < 1e-12 and float(v["d2l_concise_vs_scratch"]) > 1e-4
+    assert (v["keras_adamw_wd"], v["torch_adamw_wd"]) == ("0.004", "0.01")
+    assert math.isclose(float(v["norm_wd_torch"]), 1e3 * float(v["norm_wd_paper"]), rel_tol=1e-12)
+    # the Keras objective has no minimum (unpenalized output layer, ReLU rescaling); Adam + L2 descends it
+    assert float(v["cmp_rescale_change"]) < 1e-12 and float(v["cmp_rescaled_J"]) < float(v["cmp_adam_J"])
+    assert float(v["cmp_adam_grad"]) < 0.1 * float(v["cmp_init_grad"])
+    assert float(v["cmp_adam_grad"]) < float(v["cmp_nodecay_grad"])
+    assert float(v["ln_feeding_change"]) < 1e-3 * float(v["ln_gain_change"])  # a gain is not scale-invariant
+    assert v["mingpt_is_no_embeddings"] == v["nanogpt_is_default"] == v["mingpt_spares_embeddings"] == "True"
 
 
 def test_chapter_4_l2_parameter_reaches_the_keras_network(built_book, tmp_path):
