@@ -9,8 +9,15 @@ import pytest
 import torch
 from torch import nn
 
-from wdlib.tracking import (NormTracker, angle, equilibrium_angular_update, first_within, norm_settling_step,
-                            steady_state, unit_angles)
+from wdlib.tracking import (
+    NormTracker,
+    angle,
+    equilibrium_angular_update,
+    first_within,
+    norm_settling_step,
+    steady_state,
+    unit_angles,
+)
 
 
 def test_angle_is_accurate_for_tiny_angles():
