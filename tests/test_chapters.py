@@ -107,6 +107,16 @@ def test_chapter_2_output_is_clean_and_reproduces_esl(built_book):
     assert values["esl_outside"] == "'Ridge Intercept'"
     assert float(values["bv_mc_rel"]) < 0.05  # Monte Carlo agrees with the exact bias-variance
     assert int(values["dd_peak_n"]) == 50  # min-norm least squares peaks at n = d
+    # the excess risk (without σ²): interior optimum below least squares, Monte Carlo within ~4 sd of a variance
+    assert float(values["bv_best_excess"]) < float(values["bv_ls_excess"])
+    assert float(values["bv_mc_rel_excess"]) < 4 * math.sqrt(2 / float(values["bv_n_draws"]))
+    # Hoerl and Kennard: the guaranteed α beats least squares, the best α more so; the slope at 0 matches
+    assert float(values["hk_ratio"]) < float(values["hk_safe_ratio"]) < 1
+    assert float(values["hk_safe"]) < float(values["hk_best_alpha"])
+    assert float(values["hk_slope_rel"]) < 1e-3
+    assert int(values["trace_n_flips"]) >= 1 and 0 < float(values["trace_shrink"]) < 1
+    # Krogh and Hertz: the best α on a 20-per-decade grid within 0.15 decades of dσ²/‖w*‖², every ratio, both n
+    assert float(values["kh_max_log_error"]) < 0.15
 
 
 def test_chapter_2_parameters_change_the_results(built_book, tmp_path):
