@@ -120,6 +120,16 @@ def test_chapter_2_output_is_clean_and_reproduces_esl(built_book):
     assert values["esl_outside"] == "'Ridge Intercept'"
     assert float(values["bv_mc_rel"]) < 0.05  # Monte Carlo agrees with the exact bias-variance
     assert int(values["dd_peak_n"]) == 50  # min-norm least squares peaks at n = d
+    # the excess risk (without σ²): interior optimum below least squares, Monte Carlo within ~4 sd of a variance
+    assert float(values["bv_best_excess"]) < float(values["bv_ls_excess"])
+    assert float(values["bv_mc_rel_excess"]) < 4 * math.sqrt(2 / float(values["bv_n_draws"]))
+    # Hoerl and Kennard: the guaranteed α beats least squares, the best α more so; the slope at 0 matches
+    assert float(values["hk_ratio"]) < float(values["hk_safe_ratio"]) < 1
+    assert float(values["hk_safe"]) < float(values["hk_best_alpha"])
+    assert float(values["hk_slope_rel"]) < 1e-3
+    assert int(values["trace_n_flips"]) >= 1 and 0 < float(values["trace_shrink"]) < 1
+    # Krogh and Hertz: the best α on a 20-per-decade grid within 0.15 decades of dσ²/‖w*‖², every ratio, both n
+    assert float(values["kh_max_log_error"]) < 0.15
 
 
 def test_chapter_2_parameters_change_the_results(built_book, tmp_path):
@@ -144,7 +154,7 @@ def test_papermill_help_lists_every_parameter_with_type_and_meaning():
 def test_chapter_1_output_is_clean_and_every_claim_holds(built_book):
     _, v = clean_outputs(built_book, "01_theory", min_images=4)
     exact = ["sgd_equiv_gap", "raw_decay_gap", "momentum_gap", "maxnorm_gap", "eigen_gap", "es_closed_gap",
-             "bn_invariance_gap"]
+             "bn_invariance_gap", "maxnorm_ball_gap", "ema_gap", "bn_gain_renorm"]
     assert max(float(v[k]) for k in exact) < 1e-10, {k: v[k] for k in exact}
     assert float(v["map_gap"]) < 1e-6
     assert float(v["adam_ridge_gap"]) < 0.01  # Adam + L2 stops at the ridge point ...
@@ -154,6 +164,30 @@ def test_chapter_1_output_is_clean_and_every_claim_holds(built_book):
     assert float(v["bn_eps_gap"]) > 1e-8  # torch's BatchNorm ε breaks exact invariance, measurably
     assert float(v["bn_angle_rel"]) < 0.1  # equilibrium angle √(2ηλ)
     assert float(v["bn_lr_ratio"]) > 2  # decay raises the effective learning rate of BN-fed weights
+    assert float(v["momentum_weaker"]) == pytest.approx(1 / (1 - float(v["momentum_mu"])))
+    # Adam + L2's gap is shown as "less than" a power of ten (it is exactly 0 at the full profile's lr 1e-3)
+    assert float(v["adam_ridge_gap"]) < float(v["adam_ridge_gap_bound"]) <= 0.01
+    assert float(v["ema_w0_weight"]) == pytest.approx(math.exp(-1), rel=0.01)  # (1 − ηλ)^τ ≈ 1/e, τ = 1/(ηλ)
+    # max-norm per unit: the unit inside its budget is untouched; one ball moves it
+    assert float(v["maxnorm_ball_shift"]) > 0.1 and float(v["maxnorm_ball_alpha"]) > float(v["maxnorm_alpha"])
+    # early stopping: the flat direction is in the continuous-time limit, the steep one (ηλ = 0.75) is not
+    assert abs(float(v["es_gap_flat"]) - float(v["es_factor_gap"])) < 0.01
+    assert float(v["es_gap_steep"]) > float(v["es_factor_gap"]) + 0.05
+    # BatchNorm: the norm's time constant 1/(4ηλ); the measured step within 30 % of the prediction
+    assert float(v["bn_tau"]) == pytest.approx(1 / (4 * float(v["bn_lr"]) * float(v["bn_wd"])))
+    assert abs(float(v["bn_norm_settle_step"]) / float(v["bn_norm_pred_step"]) - 1) < 0.3
+    assert 0.7 < float(v["bn_rate"]) / float(v["bn_rate_pred"]) < 1.4
+    assert float(v["bn_norm_settle_step"]) > float(v["bn_old_tau"])  # the old "settles within 1/(2ηλ)" was wrong
+    assert float(v["bn_angle_settle_step"]) > 2 * float(v["bn_tau"])
+    # per unit: each unit's effective lr is ~(number of units) times the whole matrix's; the angle holds per unit
+    assert 0.5 * float(v["bn_units"]) < float(v["bn_unit_lr_median"]) < 2 * float(v["bn_units"])
+    assert abs(float(v["bn_unit_angle_median"]) - 1) < 0.1
+    assert int(v["bn_unit_angle_within"]) >= int(v["bn_units"]) // 2
+    # a BatchNorm gain is not scale-invariant unless a normalization follows
+    assert float(v["bn_gain_change"]) > 1e-3
+    # noise injection = ridge with α = nσ²: Monte Carlo error only
+    assert float(v["noise_loss_rel"]) < 0.03
+    assert float(v["noise_fit_gap"]) < 0.05 * float(v["noise_ls_gap"])
 
 
 def test_chapter_1_parameters_change_the_results(built_book, tmp_path):
