@@ -156,11 +156,11 @@ def test_adamw_equals_adam_plus_decoupled_decay_over_several_steps():
 @pytest.mark.parametrize("convention", list(decay.CONVENTIONS))
 @pytest.mark.parametrize("loss", ["mse", "half_mse", "mean"])
 def test_round_trips_are_exact(convention, loss):
-    kw = {"n_samples": 97, "loss": loss, "y_scale": 0.5}
+    kw = {"n_samples": 97, "loss": loss, "y_scale": 0.5, "lr": 0.25}
     for v in (Fraction(1, 3), Fraction(0), Fraction(7, 100)):
         assert decay.from_canonical(decay.to_canonical(v, convention, **kw), convention, **kw) == v
         assert decay.to_canonical(decay.from_canonical(v, convention, **kw), convention, **kw) == v
-    if convention != "sklearn_ridge":  # a power-of-two factor: floats are exact too
+    if convention not in ("sklearn_ridge", "sklearn_logistic"):  # a power-of-two factor: floats are exact too
         for v in (0.1, 3e-4, 12.5):
             assert decay.from_canonical(decay.to_canonical(v, convention, **kw), convention, **kw) == v
 
@@ -206,6 +206,79 @@ def test_torch_sgd_converges_to_the_converted_ridge_solution():
     np.testing.assert_allclose(model.bias.item(), ref.intercept_, rtol=1e-9)
 
 
+def test_sgdw_with_mse_loss_lands_on_ridge_at_half_its_decay():
+    """A decoupled rate is not a penalty: SGDW(d) descending MSELoss converges to the canonical ridge for d/2."""
+    X, y, model = problem(3)
+    n, d = X.shape[0], 0.05
+    opt = SGDW(decay.param_groups(model, d), lr=0.2)
+    for _ in range(4000):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+    lam = decay.penalty_equivalent(d, "torch_adamw")
+    assert lam == d / 2 and decay.to_canonical(d, "torch_adamw") == d  # shrink per unit lr, not the penalty
+    ref = Ridge(alpha=decay.from_canonical(lam, "sklearn_ridge", n_samples=n)).fit(X.numpy(), y.numpy().ravel())
+    np.testing.assert_allclose(model.weight.detach().numpy().ravel(), ref.coef_, rtol=1e-9)
+    wrong = Ridge(alpha=decay.from_canonical(d, "sklearn_ridge", n_samples=n)).fit(X.numpy(), y.numpy().ravel())
+    assert np.abs(model.weight.detach().numpy().ravel() - wrong.coef_).max() > 1e-3
+    assert decay.penalty_equivalent(d, "keras_weight_decay", loss="mean") == d  # next to a cross-entropy: λ = d
+
+
+def test_sklearn_logistic_c_is_one_over_n_lambda():
+    from sklearn.linear_model import LogisticRegression
+
+    from wdlib import tuning
+
+    g = np.random.default_rng(4)
+    X = g.normal(size=(80, 3))
+    y = (X @ [1.0, -2.0, 0.5] + g.normal(size=80) > 0).astype(float)
+    lam = 0.05
+    C = decay.from_canonical(lam, "sklearn_logistic", n_samples=len(y))
+    assert C == pytest.approx(1 / (len(y) * lam), rel=1e-15)
+    sk = LogisticRegression(C=C, fit_intercept=False, tol=1e-12, max_iter=1000).fit(X, y)
+    np.testing.assert_allclose(sk.coef_.ravel(), tuning.fit_logistic(X, y, weight_decay=lam), atol=1e-7)
+    assert decay.to_canonical(C, "sklearn_logistic", n_samples=len(y)) == pytest.approx(lam, rel=1e-15)
+
+
+def test_per_step_decoupled_equals_adamw_with_decay_over_lr_under_a_schedule():
+    """Loshchilov & Hutter / MosaicML: w ← (1 − d·η_t/η₀)·w, then Adam's step; torch AdamW with λ = d/η₀."""
+    X, y, model = problem(5)
+    other = clone(model)
+    lr0, d = 0.01, 1e-4
+    mosaic = torch.optim.Adam(model.parameters(), lr=lr0)
+    adamw = torch.optim.AdamW(other.parameters(), lr=lr0,
+                              weight_decay=decay.to_canonical(d, "per_step_decoupled", lr=lr0))
+    for step in range(20):
+        lr = lr0 * (1 + np.cos(np.pi * step / 20)) / 2 + 1e-4  # a cosine schedule
+        for opt in (mosaic, adamw):
+            opt.param_groups[0]["lr"] = lr
+        for m, opt in ((model, mosaic), (other, adamw)):
+            opt.zero_grad()
+            nn.functional.mse_loss(m(X), y).backward()
+        with torch.no_grad():  # the per-step decay, by hand, before Adam's step (as MosaicML's DecoupledAdamW)
+            for p in model.parameters():
+                p.mul_(1 - d * lr / lr0)
+        mosaic.step()
+        adamw.step()
+    for a, b in zip(model.parameters(), other.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-14)
+
+
+def test_param_groups_like_nanogpt_and_mingpt():
+    from wdlib import models
+
+    m = models.build_model("char_transformer", seed=0, vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=8)
+    names = {r: [g["param_names"] for g in decay.param_groups_like(m, 0.1, r)] for r in ("nanogpt", "mingpt")}
+    assert names["nanogpt"] == [g["param_names"] for g in decay.param_groups(m, 0.1)]
+    assert names["mingpt"] == [g["param_names"] for g in decay.param_groups(m, 0.1, decay_embeddings=False)]
+    assert "tok.weight" in names["nanogpt"][0] and "tok.weight" not in names["mingpt"][0]  # tied to the head
+    assert all(p.ndim >= 2 for g in decay.param_groups_like(m, 0.1, "nanogpt")[:1] for p in g["params"])
+    with pytest.raises(ValueError, match="leaves \\['0.weight'\\] in neither set"):  # a Conv weight
+        decay.param_groups_like(nn.Sequential(nn.Conv1d(2, 2, 3)), 0.1, "mingpt")
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        decay.param_groups_like(m, 0.1, "timm")
+
+
 # --------------------------------------------------------------------------- #
 # bad input, table-driven
 # --------------------------------------------------------------------------- #
@@ -225,6 +298,9 @@ BAD = [
     ("glmnet without y scale", lambda: decay.to_canonical(1.0, "glmnet"), "needs y_scale"),
     ("glmnet with zero y scale", lambda: decay.from_canonical(1.0, "glmnet", y_scale=0.0), "needs y_scale"),
     ("bad loss name", lambda: decay.to_canonical(1.0, "torch_sgd", loss="sum"), "loss must be one of"),
+    ("per-step decay without lr", lambda: decay.to_canonical(1e-4, "per_step_decoupled"), "needs lr"),
+    ("logistic C without n", lambda: decay.from_canonical(0.1, "sklearn_logistic"), "needs n_samples"),
+    ("negative logistic C", lambda: decay.to_canonical(-1.0, "sklearn_logistic", n_samples=3), "Invalid value value"),
     ("negative conversion", lambda: decay.from_canonical(-1.0, "keras_l2"), "Invalid weight_decay value: -1.0"),
     ("zero lr in decoupled step", lambda: decay.decoupled_decay_([torch.ones(1)], lr=0.0, weight_decay=0.1), "Invalid lr value: 0"),
     ("negative lr in decoupled step", lambda: decay.decoupled_decay_([torch.ones(1)], lr=-1, weight_decay=0.1), "Invalid lr value: -1"),

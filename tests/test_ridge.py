@@ -233,6 +233,57 @@ def test_some_positive_alpha_beats_least_squares():
         assert bv["error"][1] < bv["error"][0]
 
 
+def test_coefficient_mse_equals_the_dense_mean_and_covariance():
+    """Hoerl–Kennard's principal-coordinate sums against E ŵ and Cov ŵ built with dense solves (no SVD)."""
+    rng = np.random.default_rng(7)
+    X, beta, sigma = rng.normal(size=(25, 6)) * rng.uniform(0.2, 5, size=6), rng.normal(size=6), 1.7
+    alphas = [0.0, 0.3, 4.0, 250.0]
+    got = ridge.coefficient_mse(X, beta, alphas=alphas, noise=sigma)
+    G = X.T @ X
+    for a, row in zip(alphas, got.itertuples()):
+        A_inv = np.linalg.inv(G + a * np.eye(6))
+        bias = A_inv @ G @ beta - beta
+        cov = sigma**2 * A_inv @ G @ A_inv
+        assert row.bias2 == pytest.approx(bias @ bias, rel=1e-9, abs=1e-14)
+        assert row.variance == pytest.approx(np.trace(cov), rel=1e-9)
+    assert got["mse"].iloc[0] == pytest.approx(sigma**2 * np.trace(np.linalg.inv(G)), rel=1e-9)
+    bv = ridge.bias_variance(X, beta, alphas=alphas, noise=sigma, cov=np.eye(6))
+    np.testing.assert_allclose(got["mse"], bv["error"] - sigma**2, rtol=1e-9)
+
+
+def test_hoerl_kennard_alpha_is_the_optimum_in_one_dimension_and_safe_in_many():
+    from scipy.optimize import minimize_scalar
+
+    X, beta, sigma = np.array([[2.0], [1.0], [-0.5]]), np.array([0.8]), 1.3
+    bound = ridge.hoerl_kennard_alpha(X, beta, noise=sigma)
+    assert bound == pytest.approx(sigma**2 / 0.8**2)
+    best = minimize_scalar(lambda a: ridge.coefficient_mse(X, beta, alphas=[a], noise=sigma)["mse"][0],
+                           bounds=(0, 50), method="bounded", options={"xatol": 1e-10})
+    assert best.x == pytest.approx(bound, rel=1e-6)  # p = 1: d MSE/dα = 0 exactly at σ²/θ²
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        X, beta = rng.normal(size=(30, 5)), rng.normal(size=5) * rng.uniform(0.1, 10)
+        sigma = rng.uniform(0.1, 3)
+        bound = ridge.hoerl_kennard_alpha(X, beta, noise=sigma)
+        mse = ridge.coefficient_mse(X, beta, alphas=np.linspace(0, bound, 30), noise=sigma)["mse"]
+        assert np.all(np.diff(mse) < 0)  # falls all the way to the bound
+
+
+def test_noisy_input_loss_is_the_monte_carlo_mean_and_its_minimizer_is_ridge():
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(11)
+    n, p, sigma = 30, 4, 0.7
+    X, y, w = rng.normal(size=(n, p)), rng.normal(size=n), rng.normal(size=p)
+    draws = X[None] + sigma * rng.standard_normal((40_000, n, p))
+    mc = np.mean((y - draws @ w) ** 2)  # mean over draws and samples
+    assert ridge.noisy_input_loss(X, y, w, noise=sigma) == pytest.approx(mc, rel=0.01)
+    w_min = minimize(lambda v: ridge.noisy_input_loss(X, y, v, noise=sigma), np.zeros(p), method="BFGS",
+                     options={"gtol": 1e-12}).x
+    sk = Ridge(alpha=n * sigma**2, fit_intercept=False).fit(X, y).coef_
+    np.testing.assert_allclose(w_min, sk, rtol=1e-6, atol=1e-8)
+
+
 def test_isotropic_min_norm_peaks_at_n_equals_d_and_optimal_ridge_does_not():
     d, sigma = 20, 0.5
     a_star = ridge.optimal_alpha_isotropic(d, noise=sigma, beta_norm=1.0)
@@ -287,6 +338,16 @@ BAD = [
     ("mismatched rows", lambda: ridge.fit_ridge(X0, y0[:-1]), ValueError, "X has 10 rows but y has 9"),
     ("1-D X", lambda: ridge.fit_ridge(X0[:, 0], y0), ValueError, "X.reshape(-1, 1)"),
     ("3-D y", lambda: ridge.fit_ridge(X0, y0[:, None, None]), ValueError, "y must be 1-D"),
+    ("collinear design for MSE(k)", lambda: ridge.coefficient_mse(np.c_[X0, X0[:, :1]], np.ones(4), alphas=[1.0],
+                                                                   noise=1.0), ValueError, "full column rank"),
+    ("wide design for MSE(k)", lambda: ridge.hoerl_kennard_alpha(X0[:2], np.ones(3), noise=1.0), ValueError,
+     "full column rank"),
+    ("zero beta for the bound", lambda: ridge.hoerl_kennard_alpha(X0, np.zeros(3), noise=1.0), ValueError,
+     "beta is zero"),
+    ("negative input noise", lambda: ridge.noisy_input_loss(X0, y0, np.ones(3), noise=-0.1), ValueError,
+     "finite and >= 0"),
+    ("w of the wrong size", lambda: ridge.noisy_input_loss(X0, y0, np.ones(2), noise=0.1), ValueError,
+     "w must have shape (3,)"),
     ("no samples", lambda: ridge.fit_ridge(np.empty((0, 3)), np.empty(0)), ValueError, "X is empty"),
     ("no features", lambda: ridge.fit_ridge(np.empty((5, 0)), np.zeros(5)), ValueError, "X is empty"),
     ("no targets", lambda: ridge.fit_ridge(X0, np.empty((10, 0))), ValueError, "y has no targets"),

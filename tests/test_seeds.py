@@ -22,3 +22,18 @@ def test_run_snippet_keeps_namespace_up_to_failure():
     run = seeds.run_snippet("a = np.ones(2)\nraise RuntimeError('boom')", {"np": np})
     assert run.namespace["a"].tolist() == [1.0, 1.0]
     assert run.message == "RuntimeError: boom (line 2: raise RuntimeError('boom'))"
+
+
+def test_undefined_names_finds_what_the_seed_snippets_never_define():
+    assert seeds.undefined_names(seeds.SEED_000_LINREG) == ["m"]
+    assert seeds.undefined_names(seeds.SEED_001_KERAS) == ["x_test", "x_train", "y_test", "y_train"]
+    # bound by imports, loops, functions and their arguments; builtins are defined
+    src = "import os.path\nfrom a import b as c\ndef f(u):\n    return u + c + len(os.path.sep)\nfor k in []:\n    f(k)"
+    assert seeds.undefined_names(src) == []
+
+
+def test_seed_001_snippet_is_the_post_verbatim():
+    # the code block as it appears in the post (seed 001, section 4)
+    assert "kernel_regularizer=tf.keras.regularizers.l2(0.01)" in seeds.SEED_001_KERAS
+    assert seeds.SEED_001_KERAS.count("Dense(") == 3
+    assert seeds.SEED_001_KERAS.rstrip().endswith("validation_data=(x_test, y_test))")

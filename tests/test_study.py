@@ -133,3 +133,19 @@ def test_select_over_a_grid_takes_the_best_cell_and_names_the_edges():
     cell = study.select(runs, ["lr", "weight_decay"]).iloc[0]
     assert cell["lr"] == 0.1 and cell["weight_decay"] == pytest.approx(1e-4)
     assert cell["censored"] and cell["edge"] == "lr"
+
+
+def test_optimum_slope_bootstrap_equals_reselecting_on_each_resample():
+    """The vectorized bootstrap applies select's rule: the same draws as re-running select on each resample."""
+    runs = _valley(-0.5, seeds=range(4), noise=0.01)
+    runs = runs[~((runs["lr"] == 0.1) & (runs["seed"] == 3) & (runs["weight_decay"] > 1e-2))]  # a missing cell
+    out = study.optimum_slope(runs, boot=200, random_state=7)
+    rng = np.random.default_rng(7)
+    seeds = np.sort(runs["seed"].unique())
+    draws = []
+    for _ in range(200):
+        pick = seeds[rng.integers(0, len(seeds), len(seeds))]
+        table = pd.concat([runs[runs["seed"] == s] for s in pick])
+        opt = study.select(table, "weight_decay", by=["lr"])
+        draws.append(np.polyfit(np.log10(opt["lr"]), np.log10(opt["weight_decay"]), 1)[0])
+    assert (out["low"], out["high"]) == pytest.approx(tuple(np.quantile(draws, [0.025, 0.975])), abs=1e-12)

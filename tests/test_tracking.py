@@ -9,7 +9,15 @@ import pytest
 import torch
 from torch import nn
 
-from wdlib.tracking import NormTracker, angle, equilibrium_angular_update, steady_state
+from wdlib.tracking import (
+    NormTracker,
+    angle,
+    equilibrium_angular_update,
+    first_within,
+    norm_settling_step,
+    steady_state,
+    unit_angles,
+)
 
 
 def test_angle_is_accurate_for_tiny_angles():
@@ -44,10 +52,65 @@ def test_tracker_records_norm_angle_and_effective_lr():
     assert (df[df.name == "1.weight"].lr == 0.1).all()
 
 
+def test_unit_angles_are_the_angles_of_the_rows():
+    rng = np.random.default_rng(0)
+    a, b = torch.from_numpy(rng.normal(size=(5, 7))), torch.from_numpy(rng.normal(size=(5, 7)))
+    b[2] = 3 * a[2]  # same direction: angle 0
+    got = unit_angles(a, b)
+    assert got.shape == (5,)
+    for i in range(5):
+        cos = float(a[i] @ b[i] / (a[i].norm() * b[i].norm()))
+        assert got[i].item() == pytest.approx(angle(a[i], b[i]), abs=1e-12)
+        assert got[i].item() == pytest.approx(math.acos(min(1.0, cos)), abs=1e-7)
+    conv = torch.from_numpy(rng.normal(size=(3, 2, 2, 2)))  # conv weights: one angle per output channel
+    assert unit_angles(conv, conv.flip(1))[0].item() == pytest.approx(angle(conv[0], conv[0].flip(0)))
+
+
+def test_per_unit_tracker_records_each_row():
+    torch.manual_seed(1)
+    model = nn.Linear(3, 4, bias=False)
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    tracker = NormTracker(model, ["weight"], optimizer=opt, per_unit=True)
+    tracker.record(0)
+    before = model.weight.detach().clone()
+    model(torch.randn(8, 3)).pow(2).sum().backward()
+    opt.step()
+    tracker.record(1)
+    df = tracker.to_frame()
+    assert list(df.columns) == ["step", "name", "unit", "norm", "angular_update", "lr", "effective_lr"]
+    last = df[df.step == 1].sort_values("unit")
+    np.testing.assert_allclose(last.norm, model.weight.detach().norm(dim=1).double().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(last.angular_update, unit_angles(before, model.weight).numpy())
+    np.testing.assert_allclose(last.effective_lr, 0.2 / last.norm**2)
+    assert len(df) == 8 and df[df.step == 0].angular_update.isna().all()
+
+
+def test_first_within():
+    assert first_within([5.0, 3.0, 2.09, 1.99, 2.0], 2.0, rtol=0.05) == 2
+    assert first_within([5.0, 3.0], 2.0, rtol=0.05) is None
+
+
+@pytest.mark.parametrize(("norm0", "rtol"), [(3.0, 0.05), (2.0, 0.02), (0.3, 0.05)])
+def test_norm_settling_step_matches_the_discrete_recursion(norm0, rtol):
+    """Iterate ‖w‖² ← (1−ηλ)²‖w‖² + η²G/‖w‖² with G set so that ‖w‖∞ = 1; the first step within rtol."""
+    lr, wd, neq = 0.1, 5e-3, 1.0
+    G = neq**4 * (1 - (1 - lr * wd) ** 2) / lr**2  # the discrete fixed point
+    n2, norms = norm0**2, [norm0]
+    for _ in range(20_000):
+        n2 = (1 - lr * wd) ** 2 * n2 + lr**2 * G / n2
+        norms.append(math.sqrt(n2))
+    measured = first_within(norms, neq, rtol=rtol)
+    assert measured == pytest.approx(norm_settling_step(norm0, neq, lr=lr, weight_decay=wd, rtol=rtol), rel=0.01)
+
+
 BAD = [
     ("pattern matches nothing", lambda: NormTracker(nn.Linear(2, 1), ["conv.*"]), "matches no parameter"),
     ("negative decay", lambda: equilibrium_angular_update(0.1, -1.0), "Invalid weight_decay value"),
     ("zero lr", lambda: equilibrium_angular_update(0.0, 1.0), "Invalid lr value"),
+    ("shapes differ", lambda: unit_angles(torch.ones(2, 3), torch.ones(3, 2)), "need the same shape"),
+    ("zero target", lambda: first_within([1.0], 0.0, rtol=0.1), "target must be finite and non-zero"),
+    ("no decay, no equilibrium", lambda: norm_settling_step(2.0, 1.0, lr=0.1, weight_decay=0.0),
+     "Invalid weight_decay value"),
 ]
 
 

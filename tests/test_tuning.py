@@ -152,3 +152,102 @@ def test_fit_logistic_matches_scikit_learn_and_zeroes_the_penalized_gradient():
         assert tuning.implied_weight_decay(grad, w) == pytest.approx(lam, rel=1e-8)  # seed 001's circular recipe
     with pytest.raises(ValueError, match="weight_decay must be finite and > 0"):
         tuning.fit_logistic(X, y, weight_decay=0.0)
+
+
+# --------------------------------------------------------------------------- #
+# hypergradients
+# --------------------------------------------------------------------------- #
+def _sk_val_mse(X, y, Xv, yv, alpha, fit_intercept=True):
+    from sklearn.linear_model import Ridge
+
+    model = Ridge(alpha=alpha, fit_intercept=fit_intercept, solver="svd").fit(X, y)
+    return np.mean((yv - model.predict(Xv)) ** 2)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("shape", [(40, 6), (15, 30)])  # tall, and wide (p > n: the minimum-norm side)
+def test_ridge_hypergradient_matches_finite_differences_of_scikit_learn(fit_intercept, shape):
+    n, p = shape
+    X, y = _data(n=n + 20, p=p, seed=4)
+    Xt, yt, Xv, yv = X[:n], y[:n], X[n:], y[n:]
+    alphas = np.array([0.05, 1.0, 20.0, 500.0])
+    h = tuning.ridge_hypergradient(Xt, yt, Xv, yv, alphas, fit_intercept=fit_intercept)
+    for a, mse, grad in zip(alphas, h["mse"], h["grad"]):
+        step = 1e-5 * a
+        fd = (_sk_val_mse(Xt, yt, Xv, yv, a + step, fit_intercept)
+              - _sk_val_mse(Xt, yt, Xv, yv, a - step, fit_intercept)) / (2 * step)
+        assert mse == pytest.approx(_sk_val_mse(Xt, yt, Xv, yv, a, fit_intercept), rel=1e-9)
+        assert grad == pytest.approx(fd, rel=1e-5, abs=1e-10)
+    np.testing.assert_allclose(h["grad_log_alpha"], alphas * h["grad"])
+
+
+def test_ridge_hypergradient_with_standardize_matches_finite_differences():
+    X, y = _data(n=60, p=5, seed=6)
+    a = np.array([0.3, 3.0, 30.0])
+    h = tuning.ridge_hypergradient(X[:45], y[:45], X[45:], y[45:], a, standardize=True)
+    up = tuning.ridge_hypergradient(X[:45], y[:45], X[45:], y[45:], a * (1 + 1e-6), standardize=True)
+    down = tuning.ridge_hypergradient(X[:45], y[:45], X[45:], y[45:], a * (1 - 1e-6), standardize=True)
+    np.testing.assert_allclose(h["grad"], (up["mse"] - down["mse"]) / (2e-6 * a), rtol=1e-5)
+
+
+def test_kfold_hypergradient_is_the_derivative_of_kfold_cv():
+    X, y = _data(n=57, p=5, seed=2)
+    a = np.array([0.1, 2.0, 40.0])
+    h = tuning.kfold_hypergradient(X, y, a, k=6, seed=5, standardize=True)
+    cv = tuning.kfold_cv(X, y, a, k=6, seed=5, standardize=True)
+    np.testing.assert_allclose(h["mse"], cv["mse"], rtol=1e-12)
+    up = tuning.kfold_cv(X, y, a * (1 + 1e-6), k=6, seed=5, standardize=True)["mse"]
+    down = tuning.kfold_cv(X, y, a * (1 - 1e-6), k=6, seed=5, standardize=True)["mse"]
+    np.testing.assert_allclose(h["grad"], (up - down) / (2e-6 * a), rtol=1e-5)
+
+
+@pytest.mark.parametrize("held_out", [True, False])
+def test_hypergradient_descent_finds_the_minimum_of_a_fine_grid(held_out):
+    # the oracle: the validation error on a grid of 4001 α (scikit-learn fits for the held-out case)
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(90, 10))
+    y = X @ (0.3 * rng.normal(size=10)) + rng.normal(size=90)
+    grid = np.logspace(-2, 4, 4001)
+    if held_out:
+        fit = tuning.hypergradient_descent(X[:60], y[:60], X_val=X[60:], y_val=y[60:], alpha0=0.1)
+        errors = np.array([_sk_val_mse(X[:60], y[:60], X[60:], y[60:], a) for a in grid[::20]])
+        best = grid[::20][np.argmin(errors)]
+        finer = tuning.ridge_hypergradient(X[:60], y[:60], X[60:], y[60:], grid)["mse"].to_numpy()
+    else:
+        fit = tuning.hypergradient_descent(X, y, k=5, seed=1, alpha0=1e3)
+        finer = tuning.kfold_cv(X, y, grid, k=5, seed=1)["mse"].to_numpy()
+        best = grid[np.argmin(finer)]
+    assert fit.converged and 0 < fit.steps < 500
+    assert abs(math.log(fit.alpha / best)) < math.log(10) * 6 / 200  # within the coarse grid's spacing
+    assert fit.mse <= finer.min() + 1e-12  # and at least as low as the fine grid's best
+    assert (np.diff(fit.history["mse"]) < 0).all()  # every accepted step lowers the error
+
+
+def test_hypergradient_descent_rejects_half_a_validation_set():
+    X, y = _data()
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        tuning.hypergradient_descent(X, y, X_val=X)
+    with pytest.raises(ValueError, match="X_val must have shape"):
+        tuning.ridge_hypergradient(X, y, X[:, :2], y, [1.0])
+
+
+def test_kfold_cv_pooled_standard_error_is_over_the_held_out_squared_errors():
+    X, y = _data(n=53)
+    cv = tuning.kfold_cv(X, y, [2.0], k=4, seed=3, se="pooled")
+    errs = np.empty(len(y))
+    for test in np.array_split(np.random.default_rng(3).permutation(len(y)), 4):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        errs[test] = (y[test] - ridge.fit_ridge(X[train], y[train], alpha=2.0).predict(X[test])) ** 2
+    assert cv["se"].item() == pytest.approx(errs.std(ddof=1) / math.sqrt(len(y)), rel=1e-10)
+    with pytest.raises(ValueError, match="se must be"):
+        tuning.kfold_cv(X, y, [2.0], se="sd")
+
+
+def test_fold_choices_repeats_kfold_cv_and_the_one_se_rule_per_seed():
+    X, y = _data(n=60, noise=2.0)
+    grid = np.logspace(-2, 4, 25)
+    picks = tuning.fold_choices(X, y, grid, seeds=[0, 3], k=5, se="pooled")
+    for _, row in picks.iterrows():
+        cv = tuning.kfold_cv(X, y, grid, k=5, seed=int(row["seed"]), se="pooled")
+        assert row["min"] == cv.loc[cv["mse"].idxmin(), "alpha"]
+        assert row["one_se"] == tuning.one_standard_error(cv)

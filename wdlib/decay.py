@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from . import _checks
-from .conventions import CONVENTIONS, from_canonical, to_canonical  # noqa: F401 (decay.to_canonical etc. still work)
+from .conventions import CONVENTIONS, from_canonical, penalty_equivalent, to_canonical  # noqa: F401 (decay.to_canonical etc. still work)
 
 __all__ = [
     "SPARED_BY_NAME",
@@ -39,6 +39,7 @@ __all__ = [
     "l2_penalty",
     "max_norm_",
     "param_groups",
+    "param_groups_like",
 ]
 
 _EMBEDDING_TYPES = (nn.Embedding, nn.EmbeddingBag)
@@ -164,6 +165,89 @@ def param_groups(
         group = decayed if on else spared
         group["params"].append(p)
         group["param_names"].append(name)
+    decayed["weight_decay"], spared["weight_decay"] = weight_decay, 0.0
+    return [g for g in (decayed, spared) if g["params"]]
+
+
+_RECIPES = ("nanogpt", "mingpt")
+
+
+def _recipe_decays(model: nn.Module, recipe: str) -> dict[str, bool]:
+    """``name -> decayed`` under nanoGPT's or minGPT's rule, for every trainable tensor (first name of a tied one)."""
+    if recipe == "nanogpt":  # nanoGPT's configure_optimizers: every tensor with dim() >= 2
+        return {n: p.ndim >= 2 for n, p in model.named_parameters() if p.requires_grad}
+    # minGPT's configure_optimizers: biases no; weights of nn.Linear yes; of LayerNorm and Embedding no.
+    verdicts: dict[int, set[bool]] = {}
+    for _, module in model.named_modules(remove_duplicate=False):
+        for pname, p in module.named_parameters(recurse=False):
+            if pname.endswith("bias"):
+                verdicts.setdefault(id(p), set()).add(False)
+            elif pname.endswith("weight") and isinstance(module, nn.Linear):
+                verdicts.setdefault(id(p), set()).add(True)
+            elif pname.endswith("weight") and isinstance(module, (nn.LayerNorm, nn.Embedding)):
+                verdicts.setdefault(id(p), set()).add(False)
+    out, missing = {}, []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if id(p) not in verdicts:
+            missing.append(name)
+        else:  # a tied embedding/head weight: the embedding's verdict wins, as in nanoGPT's old minGPT-style rule
+            out[name] = all(verdicts[id(p)])
+    if missing:
+        raise ValueError(f"minGPT's rule classifies only biases and the weights of Linear, LayerNorm and Embedding "
+                         f"modules; it leaves {missing} in neither set (minGPT asserts on this)")
+    return out
+
+
+def param_groups_like(model: nn.Module, weight_decay: float, recipe: str) -> list[dict]:
+    """Param groups that decay what nanoGPT's or minGPT's ``configure_optimizers`` decays.
+
+    * ``"nanogpt"`` (Karpathy's nanoGPT, ``model.py``): every tensor with two
+      or more dimensions, so the token and position embeddings are decayed.
+    * ``"mingpt"`` (Karpathy's minGPT, ``mingpt/model.py``): the weights of
+      ``nn.Linear`` only; biases and the weights of ``nn.LayerNorm`` and
+      ``nn.Embedding`` are not decayed, and any other tensor is an error.  A
+      weight tied between an embedding and a linear head is not decayed (the
+      resolution of nanoGPT's earlier, minGPT-style rule).
+
+    :func:`param_groups` with its defaults agrees with ``"nanogpt"`` on models
+    without bare 2-D parameters; with ``decay_embeddings=False`` it agrees with
+    ``"mingpt"`` on models built from Linear, LayerNorm and Embedding layers.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    weight_decay : float
+        ``>= 0``, set on the decayed group (the other gets 0).
+    recipe : {"nanogpt", "mingpt"}
+        Whose rule to apply.
+
+    Returns
+    -------
+    list of dict
+        ``[{"params", "param_names", "weight_decay"}, ...]`` as :func:`param_groups`.
+
+    Examples
+    --------
+    >>> model = nn.Sequential(nn.Embedding(10, 4), nn.LayerNorm(4), nn.Linear(4, 2))
+    >>> [g["param_names"] for g in param_groups_like(model, 0.1, "nanogpt")]
+    [['0.weight', '2.weight'], ['1.weight', '1.bias', '2.bias']]
+    >>> [g["param_names"] for g in param_groups_like(model, 0.1, "mingpt")]
+    [['2.weight'], ['0.weight', '1.weight', '1.bias', '2.bias']]
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if recipe not in _RECIPES:
+        raise ValueError(f"recipe must be one of {_RECIPES}; got {recipe!r}")
+    weight_decay = _check_rate(weight_decay, "weight_decay")
+    rule = _recipe_decays(model, recipe)
+    decayed, spared = {"params": [], "param_names": []}, {"params": [], "param_names": []}
+    for name, p in model.named_parameters():
+        if name in rule:
+            group = decayed if rule[name] else spared
+            group["params"].append(p)
+            group["param_names"].append(name)
     decayed["weight_decay"], spared["weight_decay"] = weight_decay, 0.0
     return [g for g in (decayed, spared) if g["params"]]
 

@@ -159,7 +159,7 @@ def _bn_parts(base, wds, seeds):
 #: test set for reporting, bfloat16 autocast and channels_last (paired bf16-vs-float32 seeds differ by less than
 #: their noise: wdlib.benchmarks.precision).
 _STUDY = {"n_val": 10000, "n_test": 10000, "precision": "bfloat16", "memory_format": "channels_last"}
-_STUDY_QUICK = {**_STUDY, "n_val": 2000, "n_test": 2000}
+_STUDY_QUICK = {**_STUDY, "n_val": 1000, "n_test": 1000}
 _STUDY_SMOKE = {**_STUDY, "n_val": 200, "n_test": 200}
 _HALF_DECADES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0]
 
@@ -325,7 +325,8 @@ _SWEEP_LIST = [
         "learning rate; λ chosen on 10,000 validation images, five seeds",
         {
             "smoke": ({**_STUDY_SMOKE, **_SMOKE}, grid(weight_decay=[0.0, 1e-2]), [0, 1]),
-            "quick": ({**_STUDY_QUICK, **_QUICK}, grid(weight_decay=[0.0, 1e-3, 1e-2, 1e-1]), [0, 1]),
+            "quick": ({**_STUDY_QUICK, **_QUICK, "epochs": 5, "eval_every": 5}, grid(weight_decay=[0.0, 1e-3, 1e-1]),
+                      [0, 1]),
             "full": (_SMALL, grid(weight_decay=[0.0, *_decades(1e-4, 1.0)]), [0, 1, 2, 3, 4]),
         },
         results="05_vision/fmnist-small",
@@ -337,7 +338,8 @@ _SWEEP_LIST = [
         {
             "smoke": _basin({**_STUDY_SMOKE, **_SMOKE, "batchnorm": True}, {"sgd": [0.03], "adam": [1e-3]},
                             {"sgd": [1e-3], "sgdw": [3e-5], "adam": [1e-4], "adamw": [3e-5]}, [0]),
-            "quick": _basin({**_STUDY_QUICK, **_QUICK, "batchnorm": True, "schedule": "cosine"},
+            "quick": _basin({**_STUDY_QUICK, **_QUICK, "batchnorm": True, "schedule": "cosine", "epochs": 3,
+                             "eval_every": 3},
                             {"sgd": [0.01, 0.1], "adam": [3e-4, 3e-3]},
                             {"sgd": [1e-4, 1e-2], "sgdw": [1e-5, 1e-3], "adam": [1e-5, 1e-3], "adamw": [1e-5, 1e-3]},
                             [0]),
@@ -352,7 +354,7 @@ _SWEEP_LIST = [
         {
             "smoke": ({**_RESNET, **_STUDY_SMOKE, **_SMOKE, "width": 4, "warmup_epochs": 0},
                       grid(weight_decay=[0.0, 1e-3]), [0]),
-            "quick": ({**_RESNET, **_STUDY_QUICK, "width": 8, "n_train": 2000, "epochs": 2, "eval_every": 1},
+            "quick": ({**_RESNET, **_STUDY_QUICK, "width": 4, "n_train": 1000, "epochs": 2, "eval_every": 1},
                       grid(weight_decay=[0.0, 1e-3]), [0, 1]),
             "full": (_RESNET, grid(weight_decay=_RESNET_WDS), [0, 1]),
         },
@@ -365,7 +367,7 @@ _SWEEP_LIST = [
         {
             "smoke": ({**_TIMING, **_STUDY_SMOKE, **_SMOKE, "width": 4, "warmup_epochs": 0, "epochs": 2},
                       [{"decay_start": 0, "decay_stop": 1}, {"decay_start": 1, "decay_stop": 0}], [0]),
-            "quick": ({**_TIMING, **_STUDY_QUICK, "width": 8, "n_train": 2000, "epochs": 4, "eval_every": 4},
+            "quick": ({**_TIMING, **_STUDY_QUICK, "width": 4, "n_train": 500, "epochs": 4, "eval_every": 4},
                       [{"decay_start": 0, "decay_stop": 1}, {"decay_start": 1, "decay_stop": 0}, {"weight_decay": 0.0}],
                       [0, 1]),
             "full": (_TIMING, _WINDOWS, [0, 1, 2, 3, 4]),
@@ -389,7 +391,7 @@ _SWEEP_LIST = [
         "norms and angular updates against their predictions",
         {
             "smoke": ({**_EQUILIBRIUM, **_STUDY_SMOKE, **_SMOKE, "track_every": 1}, _EQUILIBRIUM_ARMS[::2], [0]),
-            "quick": ({**_EQUILIBRIUM, **_STUDY_QUICK, "n_train": 1000, "epochs": 20, "eval_every": 20},
+            "quick": ({**_EQUILIBRIUM, **_STUDY_QUICK, "n_train": 1000, "epochs": 10, "eval_every": 10},
                       _EQUILIBRIUM_ARMS[::2], [0]),
             "full": (_EQUILIBRIUM, _EQUILIBRIUM_ARMS, [0, 1]),
         },

@@ -53,10 +53,13 @@ __all__ = [
     "alpha_for_df",
     "alpha_from_weight_decay",
     "bias_variance",
+    "coefficient_mse",
     "decompose",
     "esl_table_3_3",
     "fit_ridge",
+    "hoerl_kennard_alpha",
     "isotropic_risk",
+    "noisy_input_loss",
     "optimal_alpha_isotropic",
     "ridge_path",
     "simulate_bias_variance",
@@ -819,6 +822,129 @@ def simulate_bias_variance(X, beta, *, alphas, noise: float, n_draws: int, seed,
     dev = W - mean[:, None, :]
     variance = np.einsum("mdp,pq,mdq->m", dev, C, dev) / (n_draws - 1)
     return _bias_variance_frame(a, mean - beta, C, variance, noise)
+
+
+# --------------------------------------------------------------------------- #
+# Hoerl & Kennard (1970): the coefficient error MSE(α) and their existence theorem
+# --------------------------------------------------------------------------- #
+def _principal(X, beta, noise) -> tuple[np.ndarray, np.ndarray]:
+    """Singular values ``d`` of ``X`` (no centring) and ``θ = Vᵀβ``, validated; full column rank required."""
+    X, beta, _ = _bias_variance_inputs(X, beta, noise, np.eye(np.shape(X)[1]))
+    _, s, Vt = np.linalg.svd(X, full_matrices=False)
+    if X.shape[0] < X.shape[1] or s.min() <= s.max() * max(X.shape) * np.finfo(float).eps:
+        raise ValueError("X must have full column rank (n_samples >= n_features, no collinear columns): "
+                         "least squares, the reference of Hoerl and Kennard's theorem, is otherwise not unique")
+    return s, Vt @ beta
+
+
+def coefficient_mse(X, beta, *, alphas, noise: float) -> pd.DataFrame:
+    """Hoerl and Kennard's mean squared error of the ridge coefficients, ``E‖ŵ(α) − β‖²``.
+
+    For ``y = Xβ + ε``, ``ε ~ N(0, noise² I)``, ridge without intercept and the
+    SVD ``X = U diag(d) Vᵀ`` with ``θ = Vᵀβ`` (Hoerl & Kennard 1970, eq. 4.2)::
+
+        bias²(α)    = Σ_j α² θ_j² / (d_j² + α)²
+        variance(α) = noise² Σ_j d_j² / (d_j² + α)²
+
+    ``mse = bias2 + variance``; at ``α = 0`` it is least squares' ``noise² Σ 1/d_j²``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Fixed design of full column rank.
+    beta : array_like, shape (n_features,)
+        True coefficients.
+    alphas : array_like, shape (n_alphas,)
+        Ridge penalties ``k >= 0`` (scikit-learn's ``alpha``).
+    noise : float
+        Noise standard deviation ``σ``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per alpha: ``alpha, bias2, variance, mse``.
+
+    Examples
+    --------
+    >>> coefficient_mse(np.eye(2) * 2.0, [1.0, 0.0], alphas=[0.0, 4.0], noise=1.0)
+       alpha  bias2  variance    mse
+    0    0.0   0.00     0.500  0.500
+    1    4.0   0.25     0.125  0.375
+    """
+    d, theta = _principal(X, beta, noise)
+    a = _check_alphas(alphas)[:, None]
+    d2 = d**2
+    bias2 = (a**2 * theta**2 / (d2 + a) ** 2).sum(axis=1)
+    variance = float(noise) ** 2 * (d2 / (d2 + a) ** 2).sum(axis=1)
+    return pd.DataFrame({"alpha": a[:, 0], "bias2": bias2, "variance": variance, "mse": bias2 + variance})
+
+
+def hoerl_kennard_alpha(X, beta, *, noise: float) -> float:
+    """``σ² / max_j θ_j²``: every ridge penalty in ``(0, σ²/θ²_max]`` beats least squares.
+
+    Hoerl and Kennard's existence theorem (1970, Theorem 4.3): each term of
+    :func:`coefficient_mse` has derivative ``2 d_j² (α θ_j² − σ²)/(d_j² + α)³``,
+    negative while ``α < σ²/θ_j²``; so ``MSE(α)`` falls strictly on
+    ``[0, σ²/θ²_max]`` and ``MSE(α) < MSE(0)`` there.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Fixed design of full column rank.
+    beta : array_like, shape (n_features,)
+        True coefficients, not all zero.
+    noise : float
+        Noise standard deviation ``σ``.
+
+    Examples
+    --------
+    >>> hoerl_kennard_alpha(np.eye(2) * 2.0, [1.0, 0.5], noise=1.0)
+    1.0
+    """
+    _, theta = _principal(X, beta, noise)
+    if not np.any(theta):
+        raise ValueError("beta is zero: then every alpha > 0 beats least squares and there is no bound")
+    return float(noise) ** 2 / float(np.max(theta**2))
+
+
+# --------------------------------------------------------------------------- #
+# noise injection is Tikhonov regularization (Bishop 1995)
+# --------------------------------------------------------------------------- #
+def noisy_input_loss(X, y, w, *, noise: float) -> float:
+    """Expected mean squared error of ``w`` when Gaussian noise is added to the inputs.
+
+    With ``x̃ = x + ξ``, ``ξ ~ N(0, noise² I)`` drawn afresh for each sample,
+    ``E (y − x̃ᵀw)² = (y − xᵀw)² + noise² ‖w‖²`` exactly (the cross term has mean
+    zero), so training a linear model on noisy inputs minimizes
+    ``mean((y − Xw)²) + noise²‖w‖²``: ridge with ``alpha = n·noise²``, the
+    canonical ``λ = noise²`` (Bishop 1995, where for nonlinear models the
+    equivalence holds to first order in ``noise²``).
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Noise-free inputs.
+    y : array_like, shape (n_samples,)
+        Targets.
+    w : array_like, shape (n_features,)
+        Coefficients (no intercept).
+    noise : float
+        Standard deviation of the input noise.
+
+    Examples
+    --------
+    >>> noisy_input_loss(np.eye(2), [1.0, 0.0], [1.0, 1.0], noise=0.5)
+    1.0
+    """
+    X, Y, single = _check_Xy(X, y)
+    if not single:
+        raise ValueError(f"y must be 1-D (n_samples,); got shape {np.shape(y)}")
+    y, w = Y[:, 0], np.asarray(w, dtype=np.float64)
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"w must have shape ({X.shape[1]},) for X of shape {X.shape}; got {w.shape}")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise is a standard deviation and must be finite and >= 0; got {noise!r}")
+    return float(np.mean((y - X @ w) ** 2) + float(noise) ** 2 * (w @ w))
 
 
 # --------------------------------------------------------------------------- #

@@ -7,10 +7,12 @@ show is copied here character for character so that the chapters can run it
 
 from __future__ import annotations
 
+import ast
+import builtins
 import traceback
 from dataclasses import dataclass, field
 
-__all__ = ["SEED_000_LINREG", "SnippetRun", "run_snippet"]
+__all__ = ["SEED_000_LINREG", "SEED_001_KERAS", "SnippetRun", "run_snippet", "undefined_names"]
 
 #: The code of seed post 000 (section 4, 具体代码实例), a linear regression with "weight decay".
 SEED_000_LINREG = """\
@@ -37,6 +39,54 @@ for i in range(1000):
 X_test = np.array([[0.5], [0.8], [1.0]])
 y_pred = X_test.dot(theta)
 """
+
+#: The code of seed post 001 (section 4, 具体代码实例), a Keras network with ``kernel_regularizer=l2(0.01)``.
+SEED_001_KERAS = """\
+import tensorflow as tf
+
+# 定义模型
+model = tf.keras.Sequential([
+    tf.keras.layers.Dense(10, activation='relu', kernel_regularizer=tf.keras.regularizers.l2(0.01)),
+    tf.keras.layers.Dense(10, activation='relu', kernel_regularizer=tf.keras.regularizers.l2(0.01)),
+    tf.keras.layers.Dense(1, activation='sigmoid')
+])
+
+# 编译模型
+model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
+
+# 训练模型
+model.fit(x_train, y_train, epochs=10, batch_size=32, validation_data=(x_test, y_test))
+"""
+
+
+def undefined_names(source: str) -> list[str]:
+    """Names that ``source`` reads but never defines (assigns, imports, or binds), builtins excepted.
+
+    A static check, so it needs none of the snippet's imports installed: it
+    finds seed 000's ``m`` and seed 001's ``x_train`` without running either.
+    One flat scope (enough for a snippet without functions that shadow names).
+
+    Parameters
+    ----------
+    source : str
+        Python source.
+
+    Examples
+    --------
+    >>> undefined_names("import numpy as np\\nfor i in range(3):\\n    y = np.ones(i) / m")
+    ['m']
+    """
+    defined, read = set(dir(builtins)), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            defined.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    return sorted(read - defined)
 
 
 @dataclass

@@ -262,14 +262,28 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
         return float(np.polyfit(np.log10(opt[x].astype(float)), np.log10(opt[over].astype(float)), 1)[0]), opt
 
     slope, optima = fit(runs)
+    # the bootstrap re-applies select's rule on arrays: sums[s, i, j] of seed s at x_i, over_j (NaN: not run)
     seeds = np.sort(runs[seed].unique())
+    cube = runs.pivot_table(index=seed, columns=[x, over], values=metric, aggfunc=["sum", "count"])
+    xs = np.sort(runs[x].unique())
+    overs = np.sort(runs[over].unique())
+    full = pd.MultiIndex.from_product([xs, overs])
+    sums = cube["sum"].reindex(index=seeds, columns=full).fillna(0).to_numpy().reshape(len(seeds), len(xs), -1)
+    counts = cube["count"].reindex(index=seeds, columns=full).fillna(0).to_numpy().reshape(len(seeds), len(xs), -1)
+    log_x, log_over = np.log10(xs.astype(float)), np.log10(overs.astype(float))
     rng = np.random.default_rng(random_state)
     draws = []
-    by_seed = {s: runs[runs[seed] == s] for s in seeds}
     for _ in range(int(boot)):
-        pick = rng.choice(seeds, size=len(seeds), replace=True)
-        table = pd.concat([by_seed[s] for s in pick], ignore_index=True)
-        draws.append(fit(table)[0])
+        weights = np.bincount(rng.integers(0, len(seeds), len(seeds)), minlength=len(seeds))
+        n = np.tensordot(weights, counts, axes=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.tensordot(weights, sums, axes=1) / n
+        mean = np.where(n > 0, mean if maximize else -mean, -np.inf)
+        best = mean.max(axis=1, keepdims=True)
+        tied = np.abs(mean - best) <= 1e-12
+        j = len(overs) - 1 - np.argmax(tied[:, ::-1], axis=1)  # ties go to the larger value, as in select
+        keep = np.isfinite(best[:, 0])
+        draws.append(float(np.polyfit(log_x[keep], log_over[j[keep]], 1)[0]))
     low, high = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
     return {"slope": slope, "low": float(low), "high": float(high), "optima": optima,
             "censored": int(optima["censored"].sum()), "seeds": len(seeds)}  # fmt: skip

@@ -7,6 +7,11 @@ form ``‖y − Xw − b‖² + α‖w‖²``, intercept unpenalized); the book'
 * :func:`kfold_cv` and :func:`one_standard_error`: K-fold cross-validation
   error with its standard error over folds, and ESL's rule (§7.10) that picks
   the most regularized α within one standard error of the best.
+* :func:`fold_choices`: how those two choices move with the random fold assignment.
+* :func:`ridge_hypergradient`, :func:`kfold_hypergradient` and
+  :func:`hypergradient_descent`: the gradient of the *validation* error with
+  respect to α (Larsen et al. 1996; Bengio 2000; Pedregosa 2016), in closed
+  form for ridge, and gradient descent on ``log α`` with it.
 * :func:`log_evidence` and :func:`evidence_fit`: MacKay's evidence (type-II
   maximum likelihood) for Bayesian linear regression with prior
   ``w ~ N(0, σ_w² I)`` and noise ``N(0, σ²)``, whose posterior mean is the
@@ -29,8 +34,9 @@ import pandas as pd
 
 from . import _checks, ridge
 
-__all__ = ["EvidenceFit", "adamw_timescale", "evidence_fit", "fit_logistic", "implied_weight_decay", "kfold_cv",
-           "log_evidence", "logistic_loss", "normalized_weight_decay", "one_standard_error",
+__all__ = ["EvidenceFit", "HypergradientFit", "adamw_timescale", "evidence_fit", "fit_logistic",
+           "fold_choices", "hypergradient_descent", "implied_weight_decay", "kfold_cv", "kfold_hypergradient", "log_evidence",
+           "logistic_loss", "normalized_weight_decay", "one_standard_error", "ridge_hypergradient",
            "weight_decay_for_timescale"]
 
 
@@ -45,8 +51,17 @@ def _positive(value, name: str) -> float:
 # --------------------------------------------------------------------------- #
 # cross-validation
 # --------------------------------------------------------------------------- #
+def _folds(n: int, k, seed) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row indices of :func:`kfold_cv`'s folds: a ``seed``-ed shuffle cut into ``k`` near-equal parts."""
+    k = _checks.integer(k, "k", low=2)
+    if k > n:
+        raise ValueError(f"k = {k} folds need at least {k} samples; X has {n}")
+    order = np.random.default_rng(_checks.integer(seed, "seed", low=0)).permutation(n)
+    return [(np.setdiff1d(order, test), test) for test in np.array_split(order, k)]
+
+
 def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = True,
-             standardize: bool = False) -> pd.DataFrame:
+             standardize: bool = False, se: str = "folds") -> pd.DataFrame:
     """K-fold cross-validated mean squared error of ridge for each ``alpha``.
 
     The rows are shuffled with ``seed`` and cut into ``k`` folds of near-equal
@@ -54,8 +69,8 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
     the others, standardized within those others when ``standardize``.
 
     Returns one row per α (in the order given): ``alpha``, ``mse`` (the mean
-    of the ``k`` fold MSEs), ``se`` (their standard deviation over ``√k``, as
-    ESL §7.10) and ``df`` (effective degrees of freedom on the whole data).
+    of the ``k`` fold MSEs), ``se`` (by default their standard deviation over
+    ``√k``, as ESL §7.10) and ``df`` (effective degrees of freedom on the whole data).
 
     Parameters
     ----------
@@ -73,6 +88,10 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
         Fit an unpenalized intercept in each fold.
     standardize : bool, default False
         Standardize the columns within each training part.
+    se : {"folds", "pooled"}, default "folds"
+        The standard error: ``"folds"``, the standard deviation (ddof 1) of the
+        ``k`` fold MSEs over ``√k`` (ESL §7.10); ``"pooled"``, that of the ``n``
+        held-out squared errors over ``√n``.
 
     Examples
     --------
@@ -86,20 +105,22 @@ def kfold_cv(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = 
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"kfold_cv needs a 1-D y (one target), got shape {y.shape}")
-    n = X.shape[0]
-    k = _checks.integer(k, "k", low=2)
-    if k > n:
-        raise ValueError(f"k = {k} folds need at least {k} samples; X has {n}")
+    if se not in ("folds", "pooled"):
+        raise ValueError(f"se must be 'folds' (ESL §7.10) or 'pooled'; got {se!r}")
+    folds = _folds(X.shape[0], k, seed)
     a = ridge._check_alphas(alphas)
-    order = np.random.default_rng(_checks.integer(seed, "seed", low=0)).permutation(n)
-    fold_mse = np.empty((k, a.size))
-    for i, test in enumerate(np.array_split(order, k)):
-        train = np.setdiff1d(order, test)
+    sq_err = np.empty((X.shape[0], a.size))
+    fold_mse = np.empty((len(folds), a.size))
+    for i, (train, test) in enumerate(folds):
         dec = ridge.decompose(X[train], y[train], fit_intercept=fit_intercept, standardize=standardize)
-        fold_mse[i] = np.mean((y[test, None] - dec.predict(X[test], a)) ** 2, axis=0)
+        sq_err[test] = (y[test, None] - dec.predict(X[test], a)) ** 2
+        fold_mse[i] = sq_err[test].mean(axis=0)
     df = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize).df(a)
-    return pd.DataFrame({"alpha": a, "mse": fold_mse.mean(axis=0),
-                         "se": fold_mse.std(axis=0, ddof=1) / math.sqrt(k), "df": df})
+    if se == "folds":
+        spread = fold_mse.std(axis=0, ddof=1) / math.sqrt(len(folds))
+    else:
+        spread = sq_err.std(axis=0, ddof=1) / math.sqrt(X.shape[0])
+    return pd.DataFrame({"alpha": a, "mse": fold_mse.mean(axis=0), "se": spread, "df": df})
 
 
 def one_standard_error(cv: pd.DataFrame) -> float:
@@ -121,6 +142,295 @@ def one_standard_error(cv: pd.DataFrame) -> float:
     threshold = cv.loc[best, "mse"] + cv.loc[best, "se"]
     ok = cv[(cv["alpha"] >= cv.loc[best, "alpha"]) & (cv["mse"] <= threshold)]
     return float(ok["alpha"].max())
+
+
+def fold_choices(X, y, alphas, *, seeds, k: int = 10, fit_intercept: bool = True, standardize: bool = False,
+                 se: str = "folds") -> pd.DataFrame:
+    """The CV minimum and the one-SE choice of α for each random fold assignment.
+
+    Runs :func:`kfold_cv` once per seed and applies :func:`one_standard_error`:
+    the spread of the rows is the noise that the fold assignment alone puts
+    into a CV-chosen α.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design.
+    y : array_like, shape (n_samples,)
+        Targets.
+    alphas : array_like, shape (n_alphas,)
+        Grid of ridge penalties.
+    seeds : iterable of int
+        Seeds of the fold assignments.
+    k : int, default 10
+        Number of folds.
+    fit_intercept : bool, default True
+        Unpenalized intercept in each fold.
+    standardize : bool, default False
+        Standardize the columns within each training part.
+    se : {"folds", "pooled"}, default "folds"
+        Standard error of :func:`kfold_cv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per seed: ``seed``, ``min`` (the α of the lowest CV error) and ``one_se``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 4)); y = X @ [1.0, 0.0, 0.5, -1.0] + rng.normal(size=50)
+    >>> picks = fold_choices(X, y, np.logspace(-2, 3, 21), seeds=range(3), k=5)
+    >>> list(picks.columns), bool((picks["one_se"] >= picks["min"]).all())
+    (['seed', 'min', 'one_se'], True)
+    """
+    rows = []
+    for s in seeds:
+        cv = kfold_cv(X, y, alphas, k=k, seed=s, fit_intercept=fit_intercept, standardize=standardize, se=se)
+        rows.append({"seed": int(s), "min": float(cv.loc[cv["mse"].idxmin(), "alpha"]),
+                     "one_se": one_standard_error(cv)})
+    return pd.DataFrame(rows, columns=["seed", "min", "one_se"])
+
+
+# --------------------------------------------------------------------------- #
+# hypergradients: the gradient of the validation error with respect to α
+# --------------------------------------------------------------------------- #
+def _validation_error_and_gradient(dec: ridge.RidgeDecomposition, X_val: np.ndarray, y_val: np.ndarray,
+                                   a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validation MSE of the ridge fits in ``dec`` at each α, and its derivative in α (one SVD, no refits).
+
+    On the centred, scaled design ``Z = U diag(d) Vᵀ``, ``w(α) = V diag(d/(d²+α)) Uᵀy`` and, by the
+    implicit function theorem on ``(ZᵀZ + αI) w = Zᵀy``, ``dw/dα = −(ZᵀZ + αI)⁻¹ w = −V diag(d/(d²+α)²) Uᵀy``.
+    The intercept ``ȳ − x̄ᵀw`` moves with ``w``, so ``dŷ/dα = Z_val dw/dα``.
+    """
+    Z_val = (X_val - dec.X_offset) / dec.X_scale  # validation rows on the fit's centred, scaled axes
+    P = Z_val @ dec.Vt.T  # (m, r)
+    uty = dec.Uty[:, 0]
+    denom = dec.s[None, :] ** 2 + a[:, None]  # (n_alphas, r)
+    pred = dec.y_offset[0] + P @ (dec.s[None, :] / denom * uty).T  # (m, n_alphas)
+    dpred = -P @ (dec.s[None, :] / denom**2 * uty).T
+    resid = y_val[:, None] - pred
+    return np.mean(resid**2, axis=0), -2.0 * np.mean(resid * dpred, axis=0)
+
+
+def _check_validation(X_val, y_val, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    X_val, y_val = np.asarray(X_val, dtype=np.float64), np.asarray(y_val, dtype=np.float64)
+    if X_val.ndim != 2 or X_val.shape[1] != n_features or y_val.shape != (X_val.shape[0],) or not y_val.size:
+        raise ValueError(f"X_val must have shape (m, {n_features}) and y_val shape (m,) with m >= 1; got "
+                         f"{X_val.shape} and {y_val.shape}")
+    return X_val, y_val
+
+
+def ridge_hypergradient(X, y, X_val, y_val, alphas, *, fit_intercept: bool = True,
+                        standardize: bool = False) -> pd.DataFrame:
+    """Validation error of ridge fitted on ``(X, y)`` and its exact derivative with respect to ``alpha``.
+
+    The *hypergradient* (Larsen et al. 1996; Bengio 2000; Pedregosa 2016):
+    ridge's coefficients solve ``(XᵀX + αI) w = Xᵀy`` (centred, and scaled when
+    ``standardize``), so by the implicit function theorem
+    ``dw/dα = −(XᵀX + αI)⁻¹ w``; in the canonical ``λ = α/n`` that is
+    ``dw/dλ = −(XᵀX + nλI)⁻¹ n w``. The chain rule through the validation
+    predictions gives ``dE_val/dα``. Unlike the gradient of the *training*
+    loss (:func:`implied_weight_decay`), it says which way to move α.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Training design.
+    y : array_like, shape (n_samples,)
+        Training targets.
+    X_val : array_like, shape (n_val, n_features)
+        Validation design.
+    y_val : array_like, shape (n_val,)
+        Validation targets.
+    alphas : array_like, shape (n_alphas,)
+        Ridge penalties (scikit-learn's ``alpha``), ``>= 0``.
+    fit_intercept : bool, default True
+        Unpenalized intercept.
+    standardize : bool, default False
+        Penalize the coefficients of the training columns scaled to unit variance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per α: ``alpha``, ``mse`` (validation mean squared error),
+        ``grad`` (``d mse/dα``) and ``grad_log_alpha`` (``α · grad``, the
+        derivative in ``log α``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 5)); y = X @ [1.0, 0.5, 0.0, 0.0, -1.0] + rng.normal(size=40)
+    >>> h = ridge_hypergradient(X[:30], y[:30], X[30:], y[30:], [1.0, 1.0 + 1e-6])
+    >>> fd = (h["mse"].iloc[1] - h["mse"].iloc[0]) / 1e-6
+    >>> bool(abs(h["grad"].iloc[0] - fd) < 1e-5)
+    True
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"ridge_hypergradient needs a 1-D y (one target), got shape {y.shape}")
+    dec = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
+    X_val, y_val = _check_validation(X_val, y_val, dec.n_features)
+    a = ridge._check_alphas(alphas)
+    mse, grad = _validation_error_and_gradient(dec, X_val, y_val, a)
+    return pd.DataFrame({"alpha": a, "mse": mse, "grad": grad, "grad_log_alpha": a * grad})
+
+
+def kfold_hypergradient(X, y, alphas, *, k: int = 10, seed: int = 0, fit_intercept: bool = True,
+                        standardize: bool = False) -> pd.DataFrame:
+    """:func:`kfold_cv`'s error (same folds) and its exact derivative with respect to ``alpha``.
+
+    The K-fold error is the mean of the fold errors, so its derivative is the
+    mean of the folds' :func:`ridge_hypergradient`.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Design.
+    y : array_like, shape (n_samples,)
+        Targets.
+    alphas : array_like, shape (n_alphas,)
+        Ridge penalties.
+    k : int, default 10
+        Number of folds.
+    seed : int, default 0
+        Seed of the fold assignment (as in :func:`kfold_cv`).
+    fit_intercept : bool, default True
+        Unpenalized intercept in each fold.
+    standardize : bool, default False
+        Standardize the columns within each training part.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per α: ``alpha``, ``mse``, ``grad`` and ``grad_log_alpha``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 4)); y = X @ [1.0, 0.0, 0.5, -1.0] + rng.normal(size=50)
+    >>> h = kfold_hypergradient(X, y, [3.0], k=5)
+    >>> bool(np.isclose(h["mse"].iloc[0], kfold_cv(X, y, [3.0], k=5)["mse"].iloc[0]))
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"kfold_hypergradient needs a 1-D y (one target), got shape {y.shape}")
+    a = ridge._check_alphas(alphas)
+    folds = _folds(X.shape[0], k, seed)
+    mse, grad = np.zeros(a.size), np.zeros(a.size)
+    for train, test in folds:
+        dec = ridge.decompose(X[train], y[train], fit_intercept=fit_intercept, standardize=standardize)
+        m, g = _validation_error_and_gradient(dec, X[test], y[test], a)
+        mse, grad = mse + m / len(folds), grad + g / len(folds)
+    return pd.DataFrame({"alpha": a, "mse": mse, "grad": grad, "grad_log_alpha": a * grad})
+
+
+@dataclass(frozen=True)
+class HypergradientFit:
+    """Where :func:`hypergradient_descent` stopped, and how it got there."""
+
+    alpha: float  #: the α reached
+    mse: float  #: the validation (or K-fold) error there
+    steps: int  #: gradient steps taken
+    converged: bool  #: ``|d mse / d log α| < tol`` at the end
+    history: pd.DataFrame  #: one row per iterate: ``step``, ``alpha``, ``mse``, ``grad_log_alpha``, ``lr``
+
+
+def hypergradient_descent(X, y, *, X_val=None, y_val=None, k: int = 10, seed: int = 0, alpha0: float = 1.0,
+                          lr: float = 1.0, tol: float = 1e-8, max_steps: int = 500, fit_intercept: bool = True,
+                          standardize: bool = False) -> HypergradientFit:
+    """Choose ridge's ``alpha`` by gradient descent on ``log α`` of the validation error.
+
+    The error is that of a held-out set (``X_val, y_val``) or, without one, the
+    K-fold error of :func:`kfold_cv` (same folds); its gradient is exact
+    (:func:`ridge_hypergradient`). Each step is ``log α ← log α − η · dE/d log α``.
+    The step size adapts as in the "bold driver" rule: ``η`` grows by 1.5
+    after a step that lowers the error and halves (the step is retried) after
+    one that does not. It stops when ``|dE/d log α| < tol``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_features)
+        Training design.
+    y : array_like, shape (n_samples,)
+        Training targets.
+    X_val : array_like, shape (n_val, n_features), optional
+        Validation design; without it the K-fold error is descended.
+    y_val : array_like, shape (n_val,), optional
+        Validation targets (with ``X_val``).
+    k : int, default 10
+        Folds when there is no validation set.
+    seed : int, default 0
+        Seed of the fold assignment.
+    alpha0 : float, default 1.0
+        Starting ``α > 0``.
+    lr : float, default 1.0
+        Initial step size ``η`` on ``log α``.
+    tol : float, default 1e-8
+        Gradient magnitude (in ``log α``) at which to stop.
+    max_steps : int, default 500
+        Steps before giving up (with a warning).
+    fit_intercept : bool, default True
+        Unpenalized intercept.
+    standardize : bool, default False
+        Standardize the columns within each training part.
+
+    Returns
+    -------
+    HypergradientFit
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 8)); y = X @ rng.normal(size=8) * 0.3 + rng.normal(size=60)
+    >>> fit = hypergradient_descent(X, y, k=5)
+    >>> grid = np.logspace(-2, 4, 601); cv = kfold_cv(X, y, grid, k=5)
+    >>> bool(fit.converged and fit.mse <= cv["mse"].min() + 1e-12)
+    True
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("give both X_val and y_val (a validation set), or neither (K-fold)")
+    if y.ndim != 1:
+        raise ValueError(f"hypergradient_descent needs a 1-D y (one target), got shape {y.shape}")
+    lr, tol = _positive(lr, "lr"), _positive(tol, "tol")
+    max_steps = _checks.integer(max_steps, "max_steps")
+    if X_val is not None:
+        dec = ridge.decompose(X, y, fit_intercept=fit_intercept, standardize=standardize)
+        X_val, y_val = _check_validation(X_val, y_val, dec.n_features)
+        parts = [(dec, X_val, y_val)]
+    else:
+        parts = [(ridge.decompose(X[tr], y[tr], fit_intercept=fit_intercept, standardize=standardize), X[te], y[te])
+                 for tr, te in _folds(X.shape[0], k, seed)]
+
+    def error(log_a: float) -> tuple[float, float]:  # (E, dE/d log α)
+        a = np.array([math.exp(log_a)])
+        vals = [_validation_error_and_gradient(d, Xv, yv, a) for d, Xv, yv in parts]
+        return (float(np.mean([m[0] for m, _ in vals])), float(a[0] * np.mean([g[0] for _, g in vals])))
+
+    u = math.log(_positive(alpha0, "alpha0"))
+    e, g = error(u)
+    rows = [{"step": 0, "alpha": math.exp(u), "mse": e, "grad_log_alpha": g, "lr": lr}]
+    step = 0
+    while abs(g) >= tol and step < max_steps:
+        step += 1
+        while True:
+            e_new, g_new = error(u - lr * g)
+            if e_new < e or lr < 1e-12:
+                break
+            lr /= 2
+        u, e, g = u - lr * g, e_new, g_new
+        rows.append({"step": step, "alpha": math.exp(u), "mse": e, "grad_log_alpha": g, "lr": lr})
+        lr *= 1.5
+    converged = abs(g) < tol
+    if not converged:
+        warnings.warn(f"hypergradient_descent: |dE/d log α| = {abs(g):.1e} after {max_steps} steps (tol {tol:g})",
+                      stacklevel=2)
+    return HypergradientFit(alpha=math.exp(u), mse=e, steps=step, converged=converged,
+                            history=pd.DataFrame(rows))
 
 
 # --------------------------------------------------------------------------- #
