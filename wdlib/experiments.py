@@ -204,8 +204,13 @@ _RESNET_WDS = [0.0, *_decades(1e-4, 1e-2)]
 #: The timing of weight decay (Golatkar et al. 2019): ResNet-8 on 10,000 images for 20 epochs, λ = 5e-4 (the
 #: CIFAR ResNets' value, fixed before the run), applied throughout, never, only in the first 5 epochs or after them.
 _TIMING = {**_RESNET, "n_train": 10000, "epochs": 20, "eval_every": 5, "weight_decay": 5e-4}
-_WINDOWS = [{"decay_start": 0, "decay_stop": 0}, {"decay_start": 0, "decay_stop": 5}, {"decay_start": 5, "decay_stop": 0},
-            {"weight_decay": 0.0}]
+def _windows(switch: int) -> list[dict]:
+    """Decay throughout, only before epoch ``switch``, only from it on, and never."""
+    return [{"decay_start": 0, "decay_stop": 0}, {"decay_start": 0, "decay_stop": switch},
+            {"decay_start": switch, "decay_stop": 0}, {"weight_decay": 0.0}]
+
+
+_WINDOWS = _windows(5)
 #: Training-set size at a matched budget of optimizer steps (1,600 of 128 images), AdamW: the timescale
 #: τ = 1/(ηλ) of Wang & Aitchison, read in epochs.
 _SCALE = {**_STUDY, "batchnorm": True, "optimizer": "adamw", "lr": 1e-3, "batch_size": 128, "schedule": "cosine"}
@@ -366,10 +371,9 @@ _SWEEP_LIST = [
         "(Golatkar et al. 2019); ResNet-8 on 10,000 images with augmentation, five seeds",
         {
             "smoke": ({**_TIMING, **_STUDY_SMOKE, **_SMOKE, "width": 4, "warmup_epochs": 0, "epochs": 2},
-                      [{"decay_start": 0, "decay_stop": 1}, {"decay_start": 1, "decay_stop": 0}], [0]),
+                      _windows(1)[1:3], [0]),
             "quick": ({**_TIMING, **_STUDY_QUICK, "width": 4, "n_train": 500, "epochs": 4, "eval_every": 4},
-                      [{"decay_start": 0, "decay_stop": 1}, {"decay_start": 1, "decay_stop": 0}, {"weight_decay": 0.0}],
-                      [0, 1]),
+                      _windows(1), [0, 1]),
             "full": (_TIMING, _WINDOWS, [0, 1, 2, 3, 4]),
         },
         results="05_vision/fmnist-timing",
