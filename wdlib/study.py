@@ -290,7 +290,7 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
 
 
 def calibration_error(probs, labels, *, bins: int = 15) -> float:
-    """Expected calibration error: Σ_b (n_b / n) · |accuracy_b − confidence_b| over equal-width confidence bins.
+    """Expected calibration error: ``Σ_b (n_b / n) · |accuracy_b − confidence_b|`` over equal-width confidence bins.
 
     ``probs`` is an ``(n, classes)`` array of predicted probabilities (rows
     summing to 1), ``labels`` the ``n`` true classes; the confidence of a
