@@ -87,6 +87,9 @@ def test_chapter_3_output_is_clean_and_has_figures(built_book):
     assert float(values["gd_gap"]) < 1e-6
     assert float(values["fd_error"]) < 1e-7
     v = numbers(values)
+    # the seed's loop contracts by exactly 1 − α(Σx² + λ)/m per step: α = λ = 0.01, Σx²/m ≈ E x² = 1/3 for U(0, 1)
+    assert 0.995 < v["seed_contraction"] < 0.998
+    assert math.isclose(v["seed_remaining"], v["seed_contraction"] ** 1000, rel_tol=1e-6)
     # held-out choice of λ (seed claim A6): at λ = 0.1 the slope shrinks by var/(var + λ) ≈ 0.45, an excess
     # error (0.55·2)²·var(x) ≈ 0.1 against least squares' ≈ 2σ²/n = 0.005: about 20×
     assert v["default_excess_ratio"] > 5 and v["val_excess_ratio"] < v["default_excess_ratio"]
