@@ -164,6 +164,8 @@ def test_chapter_1_output_is_clean_and_every_claim_holds(built_book):
     assert float(v["adamw_box_gap"]) < 0.05 < float(v["adamw_vs_adam"])  # ... AdamW near the box corner, far from it
     assert float(v["adamw_box_gap"]) < float(v["adamw_box_gap_large"])  # and closer as the learning rate falls
     assert 0.15 < float(v["es_factor_gap"]) < 0.25  # early stopping is close to ridge, not equal
+    # ... largest where d/dx of the gap vanishes, e^(−x)(1 + x)² = 1: x = 2.513 (the grid's spacing is 0.7 %)
+    assert abs(float(v["es_factor_argmax"]) - 2.513) < 0.02
     assert float(v["bn_eps_gap"]) > 1e-8  # torch's BatchNorm ε breaks exact invariance, measurably
     assert float(v["bn_angle_rel"]) < 0.1  # equilibrium angle √(2ηλ)
     assert float(v["bn_lr_ratio"]) > 2  # decay raises the effective learning rate of BN-fed weights
@@ -216,6 +218,9 @@ def test_chapter_4_verifies_every_convention_and_rebuilds_the_keras_network(buil
     assert float(v["optax_gap"]) < 1e-12 and float(v["logistic_gap"]) < 1e-6 and float(v["per_step_gap"]) < 1e-14
     assert float(v["sgdw_half_gap"]) < 1e-10 and float(v["sgdw_full_gap"]) > 1e-3  # SGDW(d) + MSELoss is ridge(d/2)
     assert float(v["d2l_concise_vs_twin"]) < 1e-12 and float(v["d2l_concise_vs_scratch"]) > 1e-4
+    # both decay the weight by 1 − 0.01·3 per step and the data gradient has no null-space part: the null-space
+    # parts agree (to float32 rounding), the difference lies in the row space, where the concise gradient doubles
+    assert float(v["d2l_null_gap"]) < 1e-6 * float(v["d2l_row_gap"]) and float(v["d2l_row_gap"]) > 1e-4
     assert (v["keras_adamw_wd"], v["torch_adamw_wd"]) == ("0.004", "0.01")
     assert math.isclose(float(v["norm_wd_torch"]), 1e3 * float(v["norm_wd_paper"]), rel_tol=1e-12)
     # the Keras objective has no minimum (unpenalized output layer, ReLU rescaling); Adam + L2 descends it
