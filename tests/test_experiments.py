@@ -331,3 +331,15 @@ def test_vision_run_with_validation_reports_val_metrics_and_calibration():
         runs.vision_run({**config, "depth": 10})
     with pytest.raises(ValueError, match="decay_stop"):
         runs.vision_run({**config, "decay_start": 2, "decay_stop": 1})
+
+
+def test_the_resnet_sweeps_second_stage_uses_the_lambda_chosen_on_validation_from_its_committed_grid():
+    """The confirmation seeds run the λ that the protocol's rule picks from the first stage's committed rows."""
+    from wdlib import study
+
+    runs = pd.read_csv(experiments.results_folder("fmnist-resnet") / "runs.csv")
+    grid_keys = {sweep.run_key(c) for c in SWEEPS["fmnist-resnet"].configs("full") if c["seed"] in (0, 1)}
+    first = runs[runs["key"].isin(grid_keys)].assign(val_err=lambda d: 1 - d["val_acc"])
+    assert len(first) == len(grid_keys) == 12
+    chosen = study.select(first, "weight_decay", metric="val_err", maximize=False).iloc[0]
+    assert chosen["weight_decay"] == experiments._RESNET_CHOSEN and not chosen["censored"]

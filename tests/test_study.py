@@ -149,3 +149,12 @@ def test_optimum_slope_bootstrap_equals_reselecting_on_each_resample():
         opt = study.select(table, "weight_decay", by=["lr"])
         draws.append(np.polyfit(np.log10(opt["lr"]), np.log10(opt["weight_decay"]), 1)[0])
     assert (out["low"], out["high"]) == pytest.approx(tuple(np.quantile(draws, [0.025, 0.975])), abs=1e-12)
+
+
+def test_comparison_table_reads_lower_as_better_for_losses():
+    runs = pd.DataFrame({"wd": [0] * 4 + [1] * 4, "seed": list(range(4)) * 2,
+                         "val_loss": [0.50, 0.52, 0.51, 0.53, 0.40, 0.43, 0.41, 0.42],
+                         "test_loss": [0.50, 0.52, 0.51, 0.53, 0.40, 0.43, 0.41, 0.42]})
+    row = {"label": "decay", "runs": runs, "a": {"wd": 0}, "b": {"wd": 1}, "metrics": ("val_loss", "test_loss")}
+    assert study.comparison_table([row]).iloc[0]["verdict"] == "A better"
+    assert study.comparison_table([{**row, "lower_is_better": True}]).iloc[0]["verdict"] == "B better"

@@ -260,9 +260,13 @@ def test_a_thread_pool_is_refused_before_anything_runs(tmp_path):
 # several writers, killed parents, orphaned files
 # --------------------------------------------------------------------------- #
 def slow_toy(config):
-    """toy() after ``config['sleep']`` seconds (importable as tests.test_sweep:slow_toy)."""
+    """toy() after ``config['sleep']`` seconds, and once the file ``config['gate']`` exists if given
+    (importable as tests.test_sweep:slow_toy)."""
     time.sleep(config.get("sleep", 0))
-    return toy({k: v for k, v in config.items() if k != "sleep"})
+    gate, deadline = config.get("gate"), time.monotonic() + 120
+    while gate and not Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return toy({k: v for k, v in config.items() if k not in ("sleep", "gate")})
 
 
 def _python(code: str) -> subprocess.Popen:
@@ -303,7 +307,7 @@ def test_two_processes_adding_rows_at_once_lose_none(tmp_path):
 _SWEEPER = """
 import sys
 from wdlib import sweep
-configs = sweep.expand({{"sleep": {sleep}}}, sweep.grid(a=[0.1, 1 / 3, 2.0]), seeds=[0])
+configs = sweep.expand({{"sleep": {sleep}, "gate": {gate!r}}}, sweep.grid(a=[0.1, 1 / 3, 2.0]), seeds=[0])
 try:
     store = sweep.Store({path!r}, sweep={name!r})
     runs = sweep.run_sweep("tests.test_sweep:slow_toy", configs, store, wait={wait})
@@ -316,14 +320,14 @@ print("rows", len(runs))
 
 @pytest.mark.slow
 def test_a_second_sweep_into_a_busy_store_refuses_or_waits_and_meta_keeps_its_sweep(tmp_path):
-    path = str(tmp_path / "s")
-    first = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=1.5, wait=0))
+    path, gate = str(tmp_path / "s"), str(tmp_path / "gate")  # the first sweep's runs wait for the gate file
+    first = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=0, wait=0, gate=gate))
     while not (tmp_path / "s" / sweep.Store.WRITER_NAME).exists() and first.poll() is None:
         time.sleep(0.01)
     # the same sweep, started while the first runs: refused at once, naming the writer
-    again = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=1.5, wait=0))
+    again = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=0, wait=0, gate=gate))
     # another profile of it: refused by meta.json, which the first claimed the folder with
-    other = _python(_SWEEPER.format(path=path, name="toy:full", sleep=0, wait=0))
+    other = _python(_SWEEPER.format(path=path, name="toy:full", sleep=0, wait=0, gate=gate))
     out, err = again.communicate(timeout=60)
     assert again.returncode == 3, out + err
     assert f"StoreBusyError the results store {path} is being written by process {first.pid}" in out
@@ -331,7 +335,8 @@ def test_a_second_sweep_into_a_busy_store_refuses_or_waits_and_meta_keeps_its_sw
     out, err = other.communicate(timeout=60)
     assert other.returncode == 3 and "IncompatibleStoreError" in out and "belongs to sweep 'toy:quick'" in out
     # the same sweep, willing to wait: it waits, then finds every run done
-    waiter = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=1.5, wait=60))
+    waiter = _python(_SWEEPER.format(path=path, name="toy:quick", sleep=0, wait=60, gate=gate))
+    Path(gate).touch()  # only now may the first sweep's runs finish
     assert first.communicate(timeout=60)[0].strip() == "rows 3"
     assert waiter.communicate(timeout=60)[0].strip() == "rows 3"
     assert json.loads((tmp_path / "s" / "meta.json").read_text())["sweep"] == "toy:quick"

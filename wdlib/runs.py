@@ -87,8 +87,6 @@ def _vision_setup(config: Mapping, cls: type[VisionConfig]):
     xt, yt = _fashion_mnist("test")
     if c.n_test > len(xt):  # type and lower bound checked by VisionConfig
         raise ValueError(f"n_test must be an integer in [1, {len(xt)}], got {c.n_test!r}")
-    if c.model == "resnet" and (c.depth - 2) % 6:
-        raise ValueError(f"depth must be 6n + 2 (8, 14, 20, …) for model 'resnet', got {c.depth}")
     idx, val = _vision_indices(c, y)
     device = default_device()
     splits = {"train": (x[idx], y[idx]), "test": (xt[: c.n_test], yt[: c.n_test])}

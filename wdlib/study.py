@@ -138,11 +138,11 @@ def select(runs: pd.DataFrame, over: str | Sequence[str] = "weight_decay", *, me
 
 class Comparison(dict):
     """The result of :func:`paired`: a dict (``mean``, ``low``, ``high``, ``sd``, ``n``, ``detectable``,
-    ``wins``, ``differences``) with a one-line ``str``."""
+    ``wins``: the seeds where B is higher, ``differences``) with a one-line ``str``."""
 
     def __str__(self) -> str:
         return (f"{self['mean']:+.4f} [{self['low']:+.4f}, {self['high']:+.4f}] over {self['n']} paired seeds "
-                f"(B better in {self['wins']}/{self['n']}; detectable ≈ {self['detectable']:.4f})")
+                f"(B higher in {self['wins']}/{self['n']}; detectable ≈ {self['detectable']:.4f})")
 
     @property
     def excludes_zero(self) -> bool:
@@ -290,7 +290,7 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
 
 
 def calibration_error(probs, labels, *, bins: int = 15) -> float:
-    """Expected calibration error: Σ_b (n_b / n) · |accuracy_b − confidence_b| over equal-width confidence bins.
+    """Expected calibration error: ``Σ_b (n_b / n) · |accuracy_b − confidence_b|`` over equal-width confidence bins.
 
     ``probs`` is an ``(n, classes)`` array of predicted probabilities (rows
     summing to 1), ``labels`` the ``n`` true classes; the confidence of a
@@ -332,7 +332,9 @@ def comparison_table(rows: Sequence[Mapping], *, confidence: float = 0.95) -> pd
 
     Each row is a mapping with ``label``, ``runs`` (a run table), ``a`` and
     ``b`` (the arms, as in :func:`paired`), and ``metrics``: a pair of
-    columns ``(validation, test)``, e.g. ``("val_acc", "test_acc")``.
+    columns ``(validation, test)``, e.g. ``("val_acc", "test_acc")``; a row
+    whose metrics are better when lower (losses, errors) sets
+    ``"lower_is_better": True``.
 
     Parameters
     ----------
@@ -356,7 +358,11 @@ def comparison_table(rows: Sequence[Mapping], *, confidence: float = 0.95) -> pd
         val_metric, test_metric = row["metrics"]
         val = paired(row["runs"], row["a"], row["b"], val_metric, confidence=confidence)
         test = paired(row["runs"], row["a"], row["b"], test_metric, confidence=confidence)
-        verdict = ("B better" if test["low"] > 0 else "A better" if test["high"] < 0 else "no difference detected")
+        sign = -1 if row.get("lower_is_better", False) else 1
+        if test.excludes_zero:
+            verdict = "B better" if sign * test["mean"] > 0 else "A better"
+        else:
+            verdict = "no difference detected"
         out.append({"comparison": row["label"], "seeds": test["n"], "val_diff": val["mean"], "val_low": val["low"],
                     "val_high": val["high"], "test_diff": test["mean"], "test_low": test["low"],
                     "test_high": test["high"], "test_detectable": test["detectable"], "verdict": verdict})  # fmt: skip

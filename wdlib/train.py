@@ -456,23 +456,30 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
         As in :func:`fit` (which evaluates in the ones it trains in).
     """
     x, y = _check_pair((x, y), "(x, y)")
+    device = next(model.parameters()).device
+    total, correct = torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), dtype=torch.long,
+                                                                                      device=device)  # fmt: skip
+    for i, logits in _batched_logits(model, x, batch_size, precision, memory_format):
+        target = y[i: i + batch_size]
+        total += F.cross_entropy(logits, target, reduction="sum").double()
+        correct += (logits.argmax(1) == target).sum()
+    return {"loss": float(total) / len(x), "acc": int(correct) / len(x)}
+
+
+def _batched_logits(model, x, batch_size, precision, memory_format):
+    """``(start, float32 logits)`` of each batch of ``x``, the model in eval mode (its mode restored after)."""
     _check_int(batch_size, "batch_size")
     precision, memory_format = resolve_numerics(model, precision, memory_format)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
-        total, correct = torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), dtype=torch.long,
-                                                                                          device=device)  # fmt: skip
         for i in range(0, len(x), batch_size):
             with _computing(device, precision):
                 logits = model(_batch(x[i: i + batch_size], memory_format)).float()
-            target = y[i: i + batch_size]
-            total += F.cross_entropy(logits, target, reduction="sum").double()
-            correct += (logits.argmax(1) == target).sum()
+            yield i, logits
     finally:
         model.train(was_training)
-    return {"loss": float(total) / len(x), "acc": int(correct) / len(x)}
 
 
 @torch.no_grad()
@@ -489,19 +496,7 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024, precis
     precision, memory_format : str
         As in :func:`fit`.
     """
-    _check_int(batch_size, "batch_size")
-    precision, memory_format = resolve_numerics(model, precision, memory_format)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        out = []
-        for i in range(0, len(x), batch_size):
-            with _computing(device, precision):
-                out.append(model(_batch(x[i: i + batch_size], memory_format)).float())
-    finally:
-        model.train(was_training)
-    return torch.cat(out)
+    return torch.cat([logits for _, logits in _batched_logits(model, x, batch_size, precision, memory_format)])
 
 
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.Tensor, torch.Tensor], *,
