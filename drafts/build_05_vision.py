@@ -175,6 +175,10 @@ small_ece = study.paired(small, *arms, "test_ece")
 base = small[small["weight_decay"] == 0]
 
 
+def steps(row):  # optimizer steps of one run
+    return int(row["epochs"]) * math.ceil(int(row["n_train"]) / int(row["batch_size"]))
+
+
 def verdict(c, better="higher"):
     if not c.excludes_zero:
         return "no difference that these seeds can detect"
@@ -277,7 +281,7 @@ glue_all({
     "rn_depth": int(rn["depth"]), "rn_width": int(rn["width"]), "rn_width2": 2 * int(rn["width"]),
     "rn_width4": 4 * int(rn["width"]), "rn_params": f"{sum(p.numel() for p in model.parameters()):,}",
     "rn_n": f"{int(rn['n_train']):,}", "rn_lr": float(rn["lr"]), "rn_batch": int(rn["batch_size"]),
-    "rn_epochs": int(rn["epochs"]), "rn_grid_seeds": int(rn_grid["seed"].nunique()),
+    "rn_epochs": int(rn["epochs"]), "rn_steps": f"{steps(rn):,}", "rn_grid_seeds": int(rn_grid["seed"].nunique()),
     "rn_best_wd": best_rn, "rn_censored": str(bool(rn_choice["censored"].iloc[0])),
     "rn_pair_seeds": rn_cmp["test_acc"]["n"],
     "rn_acc0": float(base_rn["test_acc"].mean()), "rn_acc0_sd": float(base_rn["test_acc"].std()),
@@ -460,9 +464,11 @@ $\sqrt{2\eta\lambda/(1+\mu)}$ for SGD with momentum $\mu$ and coupled L2, and
 $\sqrt{2\eta\lambda\,(1-\beta_1)/(1+\beta_1)}$ for AdamW, whose weights also settle at the norm
 $\sqrt{\eta C/(2\lambda)}$ for a kernel of $C$ entries
 ({func}`wdlib.tracking.adamw_equilibrium`). The runs below train the small CNN with
-BatchNorm at a constant learning rate for {glue:text}`eq_steps` steps, several times the
-timescale $1/(\eta\lambda)$ of the slowest arm, and record each kernel's norm and the angle of
-one step every {glue:text}`eq_every` steps ({numref}`fig-vision-equilibrium`).
+BatchNorm at a constant learning rate for {glue:text}`eq_steps` steps,
+{glue:text}`eq_settle:.1f` times the longest relaxation time of the arms' norms
+($(1-\mu)/(4\eta\lambda)$ for $\lVert w\rVert^4$ under SGD with momentum, $1/(2\eta\lambda)$ for
+$\lVert w\rVert^2$ under AdamW), and record each kernel's norm and the angle of one step every
+{glue:text}`eq_every` steps ({numref}`fig-vision-equilibrium`).
 """)
 
 code(r"""
@@ -519,8 +525,18 @@ summary.rename(columns={"angle_ratio": "measured / predicted angle", "angle_min"
 code(r"""
 sgd_eq, adamw_eq = steady[steady["optimizer"] == "sgd"], steady[steady["optimizer"] == "adamw"]
 first = equil.iloc[0]
+eq_steps = int(first["epochs"] * math.ceil(first["n_train"] / first["batch_size"]))
+
+
+def relaxation(arm):  # steps for the norm to relax: ‖w‖⁴ under SGD with momentum, ‖w‖² under AdamW
+    if arm["optimizer"] == "adamw":
+        return 1 / (2 * arm["lr"] * arm["weight_decay"])
+    return (1 - arm["momentum"]) / (4 * arm["lr"] * arm["weight_decay"])
+
+
 glue_all({
-    "eq_steps": int(first["epochs"] * math.ceil(first["n_train"] / first["batch_size"])),
+    "eq_steps": eq_steps,
+    "eq_settle": eq_steps / max(relaxation(a) for _, a in equil.iterrows()),
     "eq_every": int(first["track_every"]),
     "eq_sgd_angle": float(sgd_eq["angle_ratio"].mean()),
     "eq_sgd_angle_lo": float(sgd_eq["angle_ratio"].min()), "eq_sgd_angle_hi": float(sgd_eq["angle_ratio"].max()),
@@ -550,7 +566,9 @@ weight decay has turned into a learning-rate schedule.
 after the first epochs it helps almost as much as when kept throughout, while applied only
 late it helps little. Here ResNet-{glue:text}`rn_depth` trains on {glue:text}`tm_n` images
 for {glue:text}`tm_epochs` epochs (augmentation, warm-up and cosine schedule as in
-{ref}`sec-vision-realistic`) with λ = {glue:text}`tm_wd:g`, a value fixed before these runs,
+{ref}`sec-vision-realistic`) with λ = {glue:text}`tm_wd:g`, fixed before these runs so that λ
+times the number of steps matches the realistic regime's choice ({glue:text}`tm_steps` steps
+here against {glue:text}`rn_steps` there),
 applied throughout, never, only in the first {glue:text}`tm_switch` epochs or only after
 them, on {glue:text}`tm_seeds` seeds ({numref}`fig-vision-timing`).
 """)
@@ -586,7 +604,7 @@ ref = {"window": "throughout"}
 tm_cmp = {w: study.paired(timing, ref, {"window": w}, "test_acc") for w in order if w != "throughout"}
 tm_val = {w: study.paired(timing, ref, {"window": w}, "val_acc") for w in order if w != "throughout"}
 switch = int(timing.loc[timing["window"] == "early only", "decay_stop"].iloc[0]) if "early only" in order else 0
-glue_all({"tm_n": f"{int(tm['n_train']):,}", "tm_epochs": int(tm["epochs"]),
+glue_all({"tm_n": f"{int(tm['n_train']):,}", "tm_epochs": int(tm["epochs"]), "tm_steps": f"{steps(tm):,}",
           "tm_wd": float(timing.loc[timing["weight_decay"] > 0, "weight_decay"].iloc[0]),
           "tm_switch": switch, "tm_seeds": int(timing["seed"].nunique()),
           **{f"tm_{w.split()[0]}": c["mean"] for w, c in tm_cmp.items()},

@@ -159,7 +159,7 @@ def _bn_parts(base, wds, seeds):
 #: test set for reporting, bfloat16 autocast and channels_last (paired bf16-vs-float32 seeds differ by less than
 #: their noise: wdlib.benchmarks.precision).
 _STUDY = {"n_val": 10000, "n_test": 10000, "precision": "bfloat16", "memory_format": "channels_last"}
-_STUDY_QUICK = {**_STUDY, "n_val": 1000, "n_test": 1000}
+_STUDY_QUICK = {**_STUDY, "n_val": 500, "n_test": 500}
 _STUDY_SMOKE = {**_STUDY, "n_val": 200, "n_test": 200}
 _HALF_DECADES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0]
 
@@ -389,7 +389,7 @@ _SWEEP_LIST = [
         "steps; the optimum read as λ and as the timescale τ = 1/(ηλ) in epochs",
         {
             "smoke": _scale({**_SCALE, **_STUDY_SMOKE}, [100, 200], 4, [0.1, 1.0], [0]),
-            "quick": _scale({**_SCALE, **_STUDY_QUICK}, [500, 2000], 64, [0.1, 1.0], [0]),
+            "quick": _scale({**_SCALE, **_STUDY_QUICK}, [500, 2000], 32, [0.1, 1.0], [0]),
             "full": _scale(_SCALE, _SCALE_SIZES, _SCALE_STEPS, _decades(1e-2, 10.0), [0, 1]),
         },
         results="05_vision/fmnist-scale",
@@ -400,7 +400,7 @@ _SWEEP_LIST = [
         "norms and angular updates against their predictions",
         {
             "smoke": ({**_EQUILIBRIUM, **_STUDY_SMOKE, **_SMOKE, "track_every": 1}, _EQUILIBRIUM_ARMS[::2], [0]),
-            "quick": ({**_EQUILIBRIUM, **_STUDY_QUICK, "n_train": 1000, "epochs": 10, "eval_every": 10},
+            "quick": ({**_EQUILIBRIUM, **_STUDY_QUICK, "n_train": 1024, "epochs": 6, "eval_every": 6},
                       _EQUILIBRIUM_ARMS[::2], [0]),
             "full": (_EQUILIBRIUM, _EQUILIBRIUM_ARMS, [0, 1]),
         },
@@ -450,7 +450,8 @@ _SWEEP_LIST = [
 SWEEPS: dict[str, SweepSpec] = {s.name: s for s in _SWEEP_LIST}
 
 #: chapter -> the sweeps whose ``full`` profile it publishes from ``data/results/<chapter>/``.
-CHAPTER_SWEEPS: dict[str, list[str]] = {"05_vision": ["fmnist-optimizers", "fmnist-bn", "fmnist-size"],
+CHAPTER_SWEEPS: dict[str, list[str]] = {"05_vision": ["fmnist-small", "fmnist-resnet", "fmnist-basin",
+                                                       "fmnist-timing", "fmnist-scale", "fmnist-equilibrium"],
                                          "06_text": ["text-kim", "lm-decay", "text-regularizers"]}
 
 
