@@ -1,4 +1,5 @@
 """wdlib.study: the protocol's selection rule, paired intervals, valley orientation and calibration."""
+import math
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,20 @@ def test_optimum_slope_recovers_the_valleys_orientation(slope):
     assert out["low"] - 1e-9 <= slope <= out["high"] + 1e-9
     noisy = study.optimum_slope(_valley(slope, seeds=range(5), noise=0.01), boot=300)
     assert noisy["low"] <= noisy["slope"] <= noisy["high"] and noisy["high"] - noisy["low"] > 0
+
+
+def test_optimum_slope_fit_interval_is_statsmodels_ols_interval():
+    """The line's t-interval through the per-lr optima equals statsmodels' OLS confidence interval of the slope."""
+    sm = pytest.importorskip("statsmodels.api")
+    out = study.optimum_slope(_valley(-0.5, seeds=range(3), noise=0.02), boot=50)
+    opt = out["optima"]
+    ols = sm.OLS(np.log10(opt["weight_decay"].astype(float)),
+                 sm.add_constant(np.log10(opt["lr"].astype(float)))).fit()
+    low, high = ols.conf_int(0.05).iloc[1]
+    assert (out["fit_low"], out["fit_high"]) == pytest.approx((low, high), rel=1e-9, abs=1e-12)
+    assert out["resamples"] == 10  # C(5, 3) distinct resamples of three seeds
+    two = study.optimum_slope(_valley(-0.5, seeds=range(2)).query("lr in [0.01, 0.1]"), boot=10)
+    assert math.isnan(two["fit_low"]) and two["resamples"] == 3  # two points: no residual, two seeds
 
 
 def test_optimum_slope_refuses_zero_lambda():

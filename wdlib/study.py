@@ -245,11 +245,20 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
     confidence : float, default 0.95
         Of the percentile interval.
 
+    With few seeds the bootstrap has few distinct resamples (``C(2s−1, s)``
+    for ``s`` seeds: 3 for two seeds), and its interval only says how the
+    seeds disagree.  ``fit_low``/``fit_high`` give the other uncertainty: the
+    t-interval of the least-squares slope through the optima (``n − 2``
+    degrees of freedom for ``n`` values of ``x``; NaN below three), which
+    grows with the optima's scatter about the line, selection noise and grid
+    steps included.
+
     Returns
     -------
     dict
-        ``slope``, ``low``, ``high``, ``optima`` (DataFrame of :func:`select` per ``x``), ``censored`` (how many
-        of the per-``x`` optima lie at an edge of their grid), ``seeds``.
+        ``slope``, ``low``, ``high`` (bootstrap), ``fit_low``, ``fit_high`` (the line's t-interval), ``optima``
+        (DataFrame of :func:`select` per ``x``), ``censored`` (how many of the per-``x`` optima lie at an edge of
+        their grid), ``seeds``, ``resamples`` (distinct bootstrap resamples of the seeds).
     """
     _columns(runs, [x, over, metric, seed], "optimum_slope")
     if (runs[over] <= 0).any() or (runs[x] <= 0).any():
@@ -285,8 +294,17 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
         keep = np.isfinite(best[:, 0])
         draws.append(float(np.polyfit(log_x[keep], log_over[j[keep]], 1)[0]))
     low, high = np.quantile(draws, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return {"slope": slope, "low": float(low), "high": float(high), "optima": optima,
-            "censored": int(optima["censored"].sum()), "seeds": len(seeds)}  # fmt: skip
+    fit_low = fit_high = math.nan
+    points = len(optima)
+    if points >= 3:
+        u, v = np.log10(optima[x].astype(float).to_numpy()), np.log10(optima[over].astype(float).to_numpy())
+        resid = v - np.polyval(np.polyfit(u, v, 1), u)
+        se = math.sqrt(float(resid @ resid) / (points - 2) / float(((u - u.mean()) ** 2).sum()))
+        half = t_quantile((1 + confidence) / 2, points - 2) * se
+        fit_low, fit_high = slope - half, slope + half
+    return {"slope": slope, "low": float(low), "high": float(high), "fit_low": fit_low, "fit_high": fit_high,
+            "optima": optima, "censored": int(optima["censored"].sum()), "seeds": len(seeds),
+            "resamples": math.comb(2 * len(seeds) - 1, len(seeds))}  # fmt: skip
 
 
 def calibration_error(probs, labels, *, bins: int = 15) -> float:
