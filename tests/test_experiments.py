@@ -175,6 +175,12 @@ def test_chapter_metadata_records_every_invocation(tmp_path):
     meta = json.loads((tmp_path / "metadata.json").read_text())
     assert meta["wall_seconds_total"] == 15.5 and len(meta["sessions"]) == 2
     assert meta["command"] == rec["command"]
+    # one sweep of the chapter run on its own: its session is kept, the chapter's command and other counts stay
+    one = {"command": "python -m wdlib.sweep y --profile full", "sweeps": {"y": {"runs": 2}}, "wall_seconds": 1.0}
+    cli._write_chapter_metadata(tmp_path, one, command=rec["command"])
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    assert meta["command"] == rec["command"] and meta["sweeps"] == {"x": {"runs": 3}, "y": {"runs": 2}}
+    assert meta["sessions"][-1]["command"] == one["command"] and meta["wall_seconds_total"] == 16.5
 
 
 def _text_data():

@@ -102,8 +102,10 @@ def test_optimum_slope_fit_interval_is_statsmodels_ols_interval():
     low, high = ols.conf_int(0.05).iloc[1]
     assert (out["fit_low"], out["fit_high"]) == pytest.approx((low, high), rel=1e-9, abs=1e-12)
     assert out["resamples"] == 10  # C(5, 3) distinct resamples of three seeds
+    assert (out["wide_low"], out["wide_high"]) == pytest.approx((min(out["low"], low), max(out["high"], high)))
     two = study.optimum_slope(_valley(-0.5, seeds=range(2)).query("lr in [0.01, 0.1]"), boot=10)
     assert math.isnan(two["fit_low"]) and two["resamples"] == 3  # two points: no residual, two seeds
+    assert (two["wide_low"], two["wide_high"]) == (two["low"], two["high"])
 
 
 def test_optimum_slope_refuses_zero_lambda():

@@ -30,14 +30,19 @@ from .sweep import (
 __all__ = ["main"]
 
 
-def _write_chapter_metadata(folder: Path, record: dict) -> None:
-    """Append this invocation to ``metadata.json`` of a chapter's results folder."""
+def _write_chapter_metadata(folder: Path, record: dict, command: str | None = None) -> None:
+    """Append this invocation to ``metadata.json`` of a chapter's results folder.
+
+    ``command`` (default: the invocation's) is the one that regenerates every
+    result of the chapter; the run counts of the invocation's sweeps replace
+    those recorded before, the other sweeps' stay.
+    """
     path = folder / "metadata.json"
     meta = json.loads(path.read_text()) if path.is_file() else {}
     sessions = meta.get("sessions", [])
     sessions.append(record)
-    meta.update({"command": record["command"], "sweeps": record["sweeps"], "sessions": sessions,
-                 "wall_seconds_total": sum(s["wall_seconds"] for s in sessions)})
+    meta.update({"command": command or record["command"], "sweeps": {**meta.get("sweeps", {}), **record["sweeps"]},
+                 "sessions": sessions, "wall_seconds_total": sum(s["wall_seconds"] for s in sessions)})
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n"))
 
@@ -128,13 +133,15 @@ def main(argv: list[str] | None = None) -> int:
                   "there)", flush=True)
     finally:
         close()
-    if chapter and args.profile == "full":
-        command = f"python -m wdlib.sweep {args.name} --profile full --executor {args.executor} --threads {args.threads}"
+    # a chapter's sweeps run into its committed folders (the whole chapter, or one of its sweeps): record the session
+    owner = args.name if chapter else next((c for c, ns in CHAPTER_SWEEPS.items() if args.name in ns), None)
+    if owner and args.profile == "full" and not args.store:
+        flags = f"--profile full --executor {args.executor} --threads {args.threads}"
         if args.device:
-            command += f" --device {args.device}"
+            flags += f" --device {args.device}"
         _write_chapter_metadata(results_folder(names[0]).parent, {
-            "command": command, "sweeps": counts, "started_at": started,
+            "command": f"python -m wdlib.sweep {args.name} {flags}", "sweeps": counts, "started_at": started,
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - start, 1), **provenance(), "threads": args.threads,
-            "executor": args.executor})
+            "executor": args.executor}, command=f"python -m wdlib.sweep {owner} {flags}")
     return 0

@@ -251,12 +251,14 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
     t-interval of the least-squares slope through the optima (``n − 2``
     degrees of freedom for ``n`` values of ``x``; NaN below three), which
     grows with the optima's scatter about the line, selection noise and grid
-    steps included.
+    steps included.  ``wide_low``/``wide_high`` span both (the bootstrap's
+    alone where the line has no interval): the interval to base a verdict on.
 
     Returns
     -------
     dict
-        ``slope``, ``low``, ``high`` (bootstrap), ``fit_low``, ``fit_high`` (the line's t-interval), ``optima``
+        ``slope``, ``low``, ``high`` (bootstrap), ``fit_low``, ``fit_high`` (the line's t-interval), ``wide_low``,
+        ``wide_high`` (their union), ``optima``
         (DataFrame of :func:`select` per ``x``), ``censored`` (how many of the per-``x`` optima lie at an edge of
         their grid), ``seeds``, ``resamples`` (distinct bootstrap resamples of the seeds).
     """
@@ -303,6 +305,7 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
         half = t_quantile((1 + confidence) / 2, points - 2) * se
         fit_low, fit_high = slope - half, slope + half
     return {"slope": slope, "low": float(low), "high": float(high), "fit_low": fit_low, "fit_high": fit_high,
+            "wide_low": float(np.nanmin([low, fit_low])), "wide_high": float(np.nanmax([high, fit_high])),
             "optima": optima, "censored": int(optima["censored"].sum()), "seeds": len(seeds),
             "resamples": math.comb(2 * len(seeds) - 1, len(seeds))}  # fmt: skip
 
