@@ -414,7 +414,7 @@ for opt in NAMES:
         fit = study.optimum_slope(d, x="lr", over=column, metric="val_err", maximize=False,
                                   boot=1000)
         rows.append({"optimizer": NAMES[opt], "coordinates": view, "slope": fit["slope"],
-                     "low": min(fit["low"], fit["fit_low"]), "high": max(fit["high"], fit["fit_high"]),
+                     "low": fit["wide_low"], "high": fit["wide_high"],
                      "bootstrap": f"[{fit['low']:+.2f}, {fit['high']:+.2f}]",
                      "line": f"[{fit['fit_low']:+.2f}, {fit['fit_high']:+.2f}]",
                      "censored optima": f"{fit['censored']} of {len(fit['optima'])}",
@@ -674,7 +674,7 @@ code(r"""
 glue_all({"sc_lr": float(first["lr"]), "sc_steps": int(first["epochs"] * np.ceil(first["n_train"] / first["batch_size"])),
           "sc_batch": int(first["batch_size"]),
           "sc_sizes": ", ".join(f"{n:,}" for n in sorted(scale["n_train"].unique())),
-          "sc_slope": slope["slope"], "sc_slope_lo": slope["low"], "sc_slope_hi": slope["high"],
+          "sc_slope": slope["slope"], "sc_slope_lo": slope["wide_low"], "sc_slope_hi": slope["wide_high"],
           "sc_censored": int(sc_choice["censored"].sum()),
           "sc_tau_lo": float(sc_choice["tau_epochs"].min()), "sc_tau_hi": float(sc_choice["tau_epochs"].max())})
 """, tags=("remove-cell",))
@@ -682,11 +682,12 @@ glue_all({"sc_lr": float(first["lr"]), "sc_steps": int(first["epochs"] * np.ceil
 md(r"""
 The chosen λ moves with the size of the training set with a slope of
 {glue:text}`sc_slope:+.2f` [{glue:text}`sc_slope_lo:+.2f`, {glue:text}`sc_slope_hi:+.2f`] in
-$\log\lambda^*$ against $\log n$ ({glue:text}`sc_censored` of the optima censored). Two
-readings make opposite predictions at a fixed number of steps: if the best timescale is a
-fixed number of *epochs* (Wang and Aitchison's rule), $\lambda^* \propto 1/n$ and the slope is
-−1; if it is a fixed share of the *run*, λ* does not move and the slope is 0. The timescale of
-the chosen λ spans {glue:text}`sc_tau_lo:.2f`–{glue:text}`sc_tau_hi:.2f` epochs here.
+$\log\lambda^*$ against $\log n$ (the union of the seed bootstrap and the line's t-interval;
+{glue:text}`sc_censored` of the optima censored), and the timescale of the chosen λ spans
+{glue:text}`sc_tau_lo:.2g`–{glue:text}`sc_tau_hi:.2g` epochs. At a fixed number of steps a
+timescale fixed in epochs (Wang and Aitchison's rule) predicts a slope of −1 and
+Loshchilov and Hutter's normalized λ a slope of 0; [chapter 7](07_choosing_lambda.ipynb)
+{ref}`sets these data against both rules <sec-lambda-networks>`.
 """)
 
 md(r"""
