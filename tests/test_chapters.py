@@ -286,6 +286,7 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     assert float(v["small_best_wd"]) == float(chosen["weight_decay"].iloc[0])
     assert float(v["rn_best_wd"]) == experiments._RESNET_CHOSEN  # stage two ran the λ the rule picks
     assert int(v["rn_pair_seeds"]) >= 5
+    assert float(v["rn_train"]) < 0.97  # "short of fitting their training images"
     _verdicts_follow_intervals(v)
     assert 0 < float(v["full_wall_min"]) < 300  # the budget: about 4 hours of this machine
 
