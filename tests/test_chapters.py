@@ -287,6 +287,13 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     assert float(v["rn_best_wd"]) == experiments._RESNET_CHOSEN  # stage two ran the λ the rule picks
     assert int(v["rn_pair_seeds"]) >= 5
     assert float(v["rn_train"]) < 0.97  # "short of fitting their training images"
+    # 5.1: at the larger λ the equilibrium holds; at the smaller the networks fit their training images and the
+    # angle falls "well below" the prediction
+    for o in ("sgd", "adamw"):
+        assert 0.8 < float(v[f"eq_{o}_angle"]) < 1.2
+        assert float(v[f"eq_{o}_train_small"]) > float(v[f"eq_{o}_train"]) and float(v[f"eq_{o}_train_small"]) > 0.99
+        assert float(v[f"eq_{o}_angle_small"]) < 0.7
+    assert 0.7 < float(v["eq_adamw_norm"]) < 1.3
     _verdicts_follow_intervals(v)
     assert 0 < float(v["full_wall_min"]) < 300  # the budget: about 4 hours of this machine
 
