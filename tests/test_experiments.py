@@ -407,8 +407,7 @@ def test_chapter_6_study_sweeps_follow_the_protocol_before_any_run():
     assert (reg.groupby(arm)["fold"].apply(sorted).map(tuple) == tuple(folds)).all()  # every arm on every fold
     none = reg[(reg["weight_decay"] == 0) & (reg["max_norm"] == 0)]
     assert sorted(none["dropout"].unique()) == [0.0, 0.5] and (reg["max_norm"] == 3.0).any()
-    for (opt, dropout, decayed), part in reg[reg["weight_decay"] > 0].groupby(["optimizer", "dropout",
-                                                                                "decay_embeddings"]):
+    for (opt, _, _), part in reg[reg["weight_decay"] > 0].groupby(["optimizer", "dropout", "decay_embeddings"]):
         wds = sorted(part["weight_decay"].unique())
         assert len(wds) >= 5 and max(b / a for a, b in zip(wds, wds[1:])) <= 10 / 3 * 1.001  # half decades (1, 3, 10)
         if opt == "adamw":
