@@ -421,6 +421,7 @@ def test_chapter_6_study_sweeps_follow_the_protocol_before_any_run():
     assert (lm.groupby(configs)["seed"].nunique() >= 3).all()  # ≥ 3 seeds for every configuration
     cosine = lm[(lm["schedule"] == "cosine") & (lm["decay"] == "matrices")]
     assert {0.0, 0.1, 0.3, 1.0} <= set(cosine["weight_decay"])
+    assert (cosine.groupby("weight_decay")["seed"].nunique() >= 5).all()  # the headline comparison: ≥ 5 seeds
     assert set(lm.loc[lm["decay"] == "all", "weight_decay"]) == set(cosine["weight_decay"]) - {0.0}
     for _, c in cosine.drop_duplicates("weight_decay").iterrows():  # the last tenth of the run near zero lr
         assert lr_factor("cosine", int(0.9 * c["steps"]), c["steps"], warmup=c["warmup"],
