@@ -1,6 +1,7 @@
 """wdlib.experiments: sweep profiles as blocks, loading or computing results, the norms run, and --rerun."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -241,6 +242,36 @@ def test_lm_run_follows_nanogpts_split_and_decay_rule():
     assert runs.lm_run({**config, "decay": "all"})[0] != metrics
 
 
+def test_lm_run_new_keys_default_to_the_old_behaviour_and_fixed_windows_are_shared_by_every_seed():
+    """eval_set and track_norms came after runs were committed: their defaults leave every committed run's key and
+    numbers as they were; the study's fixed windows give every seed the same yardstick."""
+    _text_data()
+    config = {"seed": 0, "steps": 4, "eval_every": 2, "warmup": 1, "n_layer": 1, "n_embd": 32, "n_head": 2,
+              "eval_batches": 2}
+    old, old_hist = runs.lm_run(config)
+    same, same_hist = runs.lm_run({**config, "eval_set": "seeded", "track_norms": False})
+    assert same == old and same_hist.columns.tolist() == old_hist.columns.tolist() == ["step", "lr", "train_loss",
+                                                                                        "val_loss"]
+    for spec in (SWEEPS["lm-decay"], SWEEPS["text-kim"], SWEEPS["text-regularizers"]):  # committed rows still load
+        keys = {sweep.run_key(c) for c in spec.configs("full")}
+        committed = pd.read_csv(experiments.results_folder(spec.name) / "runs.csv")
+        assert keys == set(committed["key"])
+    fixed = {**config, "eval_set": "fixed", "track_norms": True}
+    metrics, hist = runs.lm_run(fixed)
+    assert metrics["val_loss"] != old["val_loss"]
+    norms = [c for c in hist.columns if c.startswith("norm:")]
+    assert norms == ["norm:tok.weight", "norm:pos.weight", "norm:blocks.0.qkv.weight", "norm:blocks.0.proj.weight",
+                     "norm:blocks.0.fc.weight", "norm:blocks.0.out.weight"]  # every matrix, the head tied to tok
+    assert hist["step"].tolist() == [2, 4] and hist[norms].notna().all().all()
+    # the final matrices' norms, recomputed from the weights: sqrt of the sum of the squared matrix norms
+    assert math.sqrt((hist[norms].iloc[-1] ** 2).sum()) == pytest.approx(metrics["weight_norm"], rel=1e-12)
+    from wdlib import train
+
+    _, _, val_tokens = runs._shakespeare()
+    starts = train.lm_eval_starts(len(val_tokens), 64)
+    assert len(starts) == (len(val_tokens) - 1) // 64 == 1742  # the whole validation split, in consecutive windows
+
+
 @pytest.mark.parametrize("fn, config, match", [
     (runs.text_run, {"seed": 0, "dataset": "imdb"}, "unknown text dataset 'imdb'"),
     (runs.text_run, {"seed": 0, "fold": 10}, r"fold must be an integer in \[0, 10\)"),
@@ -272,6 +303,8 @@ def test_bad_text_and_lm_configurations_are_refused(fn, config, match):
     ("lm_run", {"lr": "1e-3"}, TypeError, r"lm_run: config\['lr'\] = '1e-3' is of type str; want a number > 0"),
     ("lm_run", {"schedule": "linear"}, ValueError, r"unknown lm schedule 'linear'"),
     ("lm_run", {"warmup": -1}, ValueError, r"config\['warmup'\] = -1 is out of range; want an integer >= 0"),
+    ("lm_run", {"eval_set": "all"}, ValueError, r"unknown lm evaluation set 'all'"),
+    ("lm_run", {"track_norms": 1}, TypeError, r"config\['track_norms'\] = 1 is of type int; want True or False"),
 ])
 def test_a_bad_value_is_refused_before_any_data_is_loaded(fn, config, error, match, monkeypatch):
     """Wrong types and out-of-range values name the key and what it wants; nothing is loaded or trained."""
@@ -290,6 +323,7 @@ def test_the_torch_free_tables_name_what_train_holds():
     assert config.OPTIMIZER_NAMES == tuple(train.OPTIMIZERS) and config.SCHEDULE_NAMES == train.SCHEDULES
     assert config.PRECISION_NAMES == train.PRECISIONS and config.MEMORY_FORMAT_NAMES == train.MEMORY_FORMATS
     assert config.DECAY_RULES == tuple(runs._DECAY_RULES)
+    assert config.LM_EVAL_SETS == train.EVAL_SETS
     assert runs.VISION_DEFAULTS is config.VISION_DEFAULTS  # one table, re-exported
 
 
@@ -349,3 +383,76 @@ def test_the_resnet_sweeps_second_stage_uses_the_lambda_chosen_on_validation_fro
     assert len(first) == len(grid_keys) == 12
     chosen = study.select(first, "weight_decay", metric="val_err", maximize=False).iloc[0]
     assert chosen["weight_decay"] == experiments._RESNET_CHOSEN and not chosen["censored"]
+
+
+def _completed(name, profile):
+    from wdlib.config import RUN_CONFIGS
+
+    cls = RUN_CONFIGS[SWEEPS[name].fn.split(":")[1]]
+    return pd.DataFrame([{**cls.defaults(), **c} for c in SWEEPS[name].configs(profile)])
+
+
+def test_chapter_6_study_sweeps_follow_the_protocol_before_any_run():
+    """Issue 21's design, checked on the configurations rather than after hours of runs."""
+    from wdlib.train import lr_factor
+
+    kim = _completed("text-kim-study", "full")
+    assert (kim["epochs"] == 25).all()  # Kim's 25 epochs, dev-set early stopping (text_run's metrics)
+    recipe = kim[["embed_dim", "maps", "optimizer", "lr", "dropout", "max_norm", "batch_size", "n_train"]]
+    assert recipe.drop_duplicates().values.tolist() == [[300, 100, "adadelta", 1.0, 0.5, 3.0, 50, 0]]  # CNN-rand
+    mr = kim[(kim["dataset"] == "mr") & (kim["precision"] == "bfloat16")]
+    assert sorted(mr["fold"]) == list(range(10))
+    assert kim.loc[kim["dataset"] == "sst2", "seed"].nunique() >= 3
+    float32 = kim[kim["precision"] == "float32"]
+    assert len(float32) >= 3 and set(float32["fold"]) <= set(mr["fold"])  # paired by fold with the bf16 runs
+
+    reg = _completed("text-reg-study", "full")
+    folds = sorted(reg["fold"].unique())
+    assert len(folds) >= 5 and set(reg["dropout"]) == {0.0, 0.5}
+    arm = ["dropout", "optimizer", "max_norm", "decay_embeddings", "weight_decay"]
+    assert (reg.groupby(arm)["fold"].apply(sorted).map(tuple) == tuple(folds)).all()  # every arm on every fold
+    none = reg[(reg["weight_decay"] == 0) & (reg["max_norm"] == 0)]
+    assert sorted(none["dropout"].unique()) == [0.0, 0.5] and (reg["max_norm"] == 3.0).any()
+    for (opt, _, _), part in reg[reg["weight_decay"] > 0].groupby(["optimizer", "dropout", "decay_embeddings"]):
+        wds = sorted(part["weight_decay"].unique())
+        assert len(wds) >= 5 and max(b / a for a, b in zip(wds, wds[1:])) <= 10 / 3 * 1.001  # half decades (1, 3, 10)
+        if opt == "adamw":
+            assert wds[-1] >= 10
+    assert set(map(tuple, reg.loc[reg["weight_decay"] > 0, ["optimizer", "decay_embeddings"]].drop_duplicates()
+                   .values.tolist())) == {("adam", True), ("adam", False), ("adamw", True), ("adamw", False)}
+
+    lm = _completed("lm-study", "full")
+    assert (lm["eval_set"] == "fixed").all() and lm["track_norms"].all()
+    configs = lm.drop(columns="seed").astype(str).agg("|".join, axis=1)
+    assert (lm.groupby(configs)["seed"].nunique() >= 3).all()  # ≥ 3 seeds for every configuration
+    cosine = lm[(lm["schedule"] == "cosine") & (lm["decay"] == "matrices")]
+    assert {0.0, 0.1, 0.3, 1.0} <= set(cosine["weight_decay"])
+    assert (cosine.groupby("weight_decay")["seed"].nunique() >= 5).all()  # the headline comparison: ≥ 5 seeds
+    assert set(lm.loc[lm["decay"] == "all", "weight_decay"]) == set(cosine["weight_decay"]) - {0.0}
+    for _, c in cosine.drop_duplicates("weight_decay").iterrows():  # the last tenth of the run near zero lr
+        assert lr_factor("cosine", int(0.9 * c["steps"]), c["steps"], warmup=c["warmup"],
+                         final=c["final_lr"] / c["lr"]) < 0.05
+        assert c["final_lr"] / c["lr"] <= 0.01
+
+
+def test_chapter_6_study_quick_profiles_are_small_and_shaped_like_the_full_ones():
+    """CI builds the chapter on the quick profiles (measured: about 18 s of runs on a quiet core)."""
+    names = ("text-kim-study", "text-reg-study", "lm-study")
+    assert sum(len(SWEEPS[n].configs("quick")) for n in names) <= 40
+    kim, reg, lm = (_completed(n, "quick") for n in names)
+    assert kim.loc[kim["dataset"] == "sst2", "seed"].nunique() >= 2 and (kim["precision"] == "float32").sum() >= 2
+    assert reg["fold"].nunique() >= 2 and set(reg["decay_embeddings"]) == {True, False}
+    assert lm.groupby(["weight_decay", "decay", "schedule"])["seed"].nunique().min() >= 2
+    assert set(lm["decay"]) == {"matrices", "all"} and set(lm["schedule"]) == {"cosine", "constant"}
+
+
+@pytest.mark.slow
+def test_chapter_6_study_smoke_profiles_run_and_record_what_the_chapter_reads():
+    _text_data()
+    kim, _ = experiments.load_results("text-kim-study", "smoke", threads=1)
+    assert {"test_acc", "dev_acc", "best_epoch"} <= set(kim.columns) and len(kim) == 2
+    reg, table = experiments.load_results("text-reg-study", "smoke", complete=True, threads=1)
+    assert set(table["key"]) == set(reg["key"]) and {"count_low", "norm"} <= set(table.columns)
+    lm, hist = experiments.load_results("lm-study", "smoke", complete=True, threads=1)
+    assert len(lm) == 4 and {"norm:tok.weight", "norm:blocks.1.out.weight"} <= set(hist.columns)
+    assert hist.groupby("key")["step"].apply(list).map(lambda s: s == [10, 20]).all()

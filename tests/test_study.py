@@ -175,3 +175,19 @@ def test_comparison_table_reads_lower_as_better_for_losses():
     row = {"label": "decay", "runs": runs, "a": {"wd": 0}, "b": {"wd": 1}, "metrics": ("val_loss", "test_loss")}
     assert study.comparison_table([row]).iloc[0]["verdict"] == "A better"
     assert study.comparison_table([{**row, "lower_is_better": True}]).iloc[0]["verdict"] == "B better"
+
+
+def test_comparison_table_pairs_on_folds_when_a_row_says_so():
+    """Cross-validation folds pair the arms of a text comparison (every run has seed 0)."""
+    runs = pd.DataFrame({"reg": ["none"] * 5 + ["l2"] * 5, "fold": list(range(5)) * 2, "seed": 0,
+                         "dev_acc": [0.70, 0.72, 0.71, 0.69, 0.73, 0.72, 0.74, 0.72, 0.70, 0.76],
+                         "test_acc": [0.70, 0.72, 0.71, 0.69, 0.73, 0.72, 0.74, 0.72, 0.70, 0.76]})
+    row = {"label": "L2", "runs": runs, "a": {"reg": "none"}, "b": {"reg": "l2"}, "metrics": ("dev_acc", "test_acc")}
+    with pytest.raises(ValueError, match="several runs per seed"):
+        study.comparison_table([row])  # paired by seed: one pair only
+    out = study.comparison_table([{**row, "pair_on": "fold"}]).iloc[0]
+    d = np.array([0.02, 0.02, 0.01, 0.01, 0.03])
+    half = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)  # scipy's t-interval as the oracle
+    assert out["seeds"] == 5 and out["test_diff"] == pytest.approx(d.mean())
+    assert (out["test_low"], out["test_high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert out["verdict"] == "B better"

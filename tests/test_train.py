@@ -121,6 +121,42 @@ def test_fit_lm_is_deterministic_and_learns():
     assert h1["step"].tolist() == [30, 60] and h1["val_loss"].iloc[-1] < 0.5 * math.log(7)
 
 
+def test_lm_eval_starts_cover_the_split_once_or_spread_evenly():
+    starts = train.lm_eval_starts(1000, 16)
+    assert starts.tolist() == list(range(0, 1000 - 16, 16))  # consecutive, non-overlapping
+    assert int(starts[-1]) + 16 < 1000  # the last window's targets stay inside the split
+    spread = train.lm_eval_starts(1000, 16, count=5)
+    assert spread.tolist() == [0, 246, 492, 737, 983] and spread[-1] + 16 == 999
+    with pytest.raises(ValueError, match="has no window"):
+        train.lm_eval_starts(16, 16)
+
+
+def test_fit_lm_fixed_evaluation_is_the_whole_split_and_does_not_depend_on_the_seed():
+    text = torch.arange(3000) % 11
+    text[::7] = 3  # not fully predictable
+    tr, va = text[:2000], text[2000:]
+
+    def run(seed, eval_set):
+        m = build_model("char_transformer", seed=0, vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=16)
+        opt = torch.optim.SGD(m.parameters(), lr=0.0)  # the model never moves: only the evaluation windows differ
+        return m, train.fit_lm(m, opt, tr, va, steps=2, batch_size=4, block_size=16, seed=seed, eval_every=2,
+                               eval_batches=2, grad_clip=None, progress=False, eval_set=eval_set)
+
+    m, a = run(0, "fixed")
+    _, b = run(5, "fixed")
+    assert a["val_loss"].iloc[0] == b["val_loss"].iloc[0] and a["train_loss"].iloc[0] == b["train_loss"].iloc[0]
+    seeded = [run(s, "seeded")[1]["val_loss"].iloc[0] for s in (0, 5)]
+    assert seeded[0] != seeded[1]  # the old yardstick moves with the seed
+    # oracle: the mean cross-entropy over every consecutive window of the validation split, one window at a time
+    m.eval()
+    with torch.no_grad():
+        losses = [torch.nn.functional.cross_entropy(m(va[s:s + 16][None])[0], va[s + 1:s + 17], reduction="sum")
+                  for s in range(0, len(va) - 16, 16)]
+    assert a["val_loss"].iloc[0] == pytest.approx(float(sum(losses)) / (len(losses) * 16), rel=1e-6)
+    with pytest.raises(ValueError, match="unknown eval_set 'all'"):
+        run(0, "all")
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"epochs": 0}, "epochs must be an integer >= 1"),
     ({"batch_size": 2.5}, "batch_size must be an integer >= 1"),

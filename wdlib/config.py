@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
-__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_PARAMS", "AUGMENTATIONS", "MEMORY_FORMAT_NAMES", "OPTIMIZER_NAMES", "PRECISION_NAMES", "RUN_CONFIGS", "RUN_DEFAULTS", "SCHEDULE_NAMES",
+__all__ = ["DECAY_RULES", "LM_DEFAULTS", "LM_EVAL_SETS", "LM_PARAMS", "AUGMENTATIONS", "MEMORY_FORMAT_NAMES", "OPTIMIZER_NAMES", "PRECISION_NAMES", "RUN_CONFIGS", "RUN_DEFAULTS", "SCHEDULE_NAMES",
            "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "LMConfig", "Param", "RunConfig",
            "TextConfig", "VISION_MODELS", "VisionConfig", "VisionNormsConfig", "check_config", "check_profile"]
 
@@ -124,6 +124,8 @@ OPTIMIZER_NAMES = ("sgd", "sgdw", "adam", "adamw", "adadelta")
 SCHEDULE_NAMES = ("constant", "cosine", "linear")
 #: ``decay`` of a run: weights only (``"matrices"``: biases and norm parameters spared) or every parameter.
 DECAY_RULES = ("matrices", "all")
+#: ``eval_set`` of :func:`wdlib.runs.lm_run`, the values :data:`wdlib.train.EVAL_SETS` holds (a test keeps them equal).
+LM_EVAL_SETS = ("seeded", "fixed")
 
 # Types and ranges of the run functions' keys: a bad value is refused before any data is loaded.
 _SEED = Param(int, low=0)
@@ -275,7 +277,15 @@ class TextConfig(RunConfig):
 
 @dataclass(frozen=True)
 class LMConfig(RunConfig):
-    """:func:`wdlib.runs.lm_run`: nanoGPT's shakespeare_char CPU recipe."""
+    """:func:`wdlib.runs.lm_run`: nanoGPT's shakespeare_char CPU recipe.
+
+    The keys after ``precision`` came with chapter 6's study (wdlib 0.4); their
+    defaults are what runs did before: ``eval_set`` = ``"seeded"`` measures
+    the losses on windows drawn from the run's seed (``"fixed"``: the whole
+    validation split and as many evenly spaced training windows, the same for
+    every run), and ``track_norms`` adds the norm of every weight matrix to
+    the history.
+    """
 
     n_layer: int = 4
     n_head: int = 4
@@ -294,12 +304,15 @@ class LMConfig(RunConfig):
     eval_batches: int = 20
     grad_clip: float = 1.0
     precision: str = "float32"
+    eval_set: str = "seeded"
+    track_norms: bool = False
     PARAMS: ClassVar[dict[str, Param]] = {
         "seed": _SEED, "n_layer": _COUNT, "n_head": _COUNT, "n_embd": _COUNT, "block_size": _COUNT,
         "dropout": _PROBABILITY, "batch_size": _COUNT, "steps": _COUNT, "lr": _RATE, "weight_decay": _NONNEG,
         "decay": _DECAY_RULE, "schedule": Param(str, choices=("cosine", "constant"), label="lm schedule"),
         "warmup": Param(int, low=0), "final_lr": _NONNEG, "eval_every": _COUNT, "eval_batches": _COUNT,
         "grad_clip": _NONNEG, "precision": _PRECISION,
+        "eval_set": Param(str, choices=LM_EVAL_SETS, label="lm evaluation set"), "track_norms": Param(bool),
     }  # fmt: skip
     WHO: ClassVar[str] = "lm_run"
 

@@ -316,6 +316,21 @@ def text_embedding_run(config: Mapping) -> tuple[dict, pd.DataFrame]:
     return metrics, table
 
 
+class _MatrixNorms:
+    """A :func:`wdlib.train.fit_lm` hook: the norm of each weight matrix at the steps the history records."""
+
+    def __init__(self, model, every: int, steps: int):
+        self.params = {n: p for n, p in model.named_parameters() if p.dim() >= 2}
+        self.every, self.steps, self.rows = every, steps, []
+
+    def __call__(self, step: int, model=None, optimizer=None) -> None:
+        if step % self.every == 0 or step == self.steps:
+            # numpy's pairwise sum, as _weight_norm: the same bits whatever the thread count
+            norms = {f"norm:{n}": math.sqrt(float(np.sum(p.detach().double().cpu().numpy() ** 2)))
+                     for n, p in self.params.items()}  # fmt: skip
+            self.rows.append({"step": step, **norms})
+
+
 @functools.lru_cache(maxsize=1)
 def _shakespeare():
     text = data.load_tinyshakespeare()
@@ -337,8 +352,13 @@ def lm_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.
     ``lr`` to ``final_lr`` after ``warmup`` steps) or ``"constant"`` (after
     the same warm-up).  Returns the final and best ``val_loss``, the final
     ``train_loss`` (both measured on fixed evaluation windows) and the
-    ``weight_norm``, and the history every ``eval_every`` steps.  ``stop_after``
-    ends the run after that many steps (see :func:`vision_run`).
+    ``weight_norm``, and the history every ``eval_every`` steps.  ``eval_set``
+    chooses the evaluation windows (:func:`wdlib.train.fit_lm`: ``"fixed"``
+    measures every run on the same windows, the whole validation split); with
+    ``track_norms`` the history also holds ``norm:<name>``, the norm of each
+    weight matrix (the tied token embedding and head, the position embedding,
+    each block's ``qkv``, ``proj``, ``fc`` and ``out``) at each evaluation.
+    ``stop_after`` ends the run after that many steps (see :func:`vision_run`).
     """
     c = LMConfig.from_mapping(config)
     vocab_size, train_tokens, val_tokens = _shakespeare()
@@ -349,10 +369,16 @@ def lm_run(config: Mapping, *, stop_after: int | None = None) -> tuple[dict, pd.
     opt = make_optimizer(model, "adamw", lr=c.lr, weight_decay=c.weight_decay, betas=(0.9, 0.99),
                          **_DECAY_RULES[c.decay])  # fmt: skip
     final = c.final_lr / c.lr if c.schedule == "cosine" else 1.0
+    norms = _MatrixNorms(model, c.eval_every, c.steps) if c.track_norms else None
     history = fit_lm(model, opt, train_tokens, val_tokens, steps=c.steps, batch_size=c.batch_size,
                      block_size=c.block_size, seed=c.seed, eval_every=c.eval_every,
                      eval_batches=c.eval_batches, schedule=c.schedule, warmup=c.warmup, final_lr=final,
-                     grad_clip=c.grad_clip or None, stop_after=stop_after, precision=c.precision)  # fmt: skip
+                     grad_clip=c.grad_clip or None, stop_after=stop_after, precision=c.precision,
+                     eval_set=c.eval_set, hooks=[norms] if norms else ())  # fmt: skip
+    if norms is not None and len(history):
+        attrs = dict(history.attrs)
+        history = history.merge(pd.DataFrame(norms.rows), on="step", how="left", validate="one_to_one")
+        history.attrs.update(attrs)
     last = history.iloc[-1] if len(history) else {"val_loss": math.nan, "train_loss": math.nan}  # stopped early
     metrics = {"val_loss": float(last["val_loss"]), "train_loss": float(last["train_loss"]),
                "best_val_loss": float(history["val_loss"].min()) if len(history) else math.nan,

@@ -355,7 +355,9 @@ def comparison_table(rows: Sequence[Mapping], *, confidence: float = 0.95) -> pd
     ``b`` (the arms, as in :func:`paired`), and ``metrics``: a pair of
     columns ``(validation, test)``, e.g. ``("val_acc", "test_acc")``; a row
     whose metrics are better when lower (losses, errors) sets
-    ``"lower_is_better": True``.
+    ``"lower_is_better": True``, and a row whose arms are paired by another
+    column than ``seed`` (the folds of a cross-validation) names it as
+    ``"pair_on"``.
 
     Parameters
     ----------
@@ -367,7 +369,8 @@ def comparison_table(rows: Sequence[Mapping], *, confidence: float = 0.95) -> pd
     Returns
     -------
     pandas.DataFrame
-        ``comparison``, ``seeds``, then for validation and test: ``val_diff``, ``val_low``, ``val_high`` and
+        ``comparison``, ``seeds`` (the pairs: seeds or folds), then for validation and test: ``val_diff``,
+        ``val_low``, ``val_high`` and
         ``test_diff``, ``test_low``, ``test_high`` (B − A), ``test_detectable``, and ``verdict``: "B better",
         "A better" or "no difference detected" from the test interval.
     """
@@ -377,8 +380,9 @@ def comparison_table(rows: Sequence[Mapping], *, confidence: float = 0.95) -> pd
         if missing:
             raise ValueError(f"comparison_table: row {row.get('label', '?')!r} lacks {sorted(missing)}")
         val_metric, test_metric = row["metrics"]
-        val = paired(row["runs"], row["a"], row["b"], val_metric, confidence=confidence)
-        test = paired(row["runs"], row["a"], row["b"], test_metric, confidence=confidence)
+        pair_on = row.get("pair_on", "seed")
+        val = paired(row["runs"], row["a"], row["b"], val_metric, pair_on=pair_on, confidence=confidence)
+        test = paired(row["runs"], row["a"], row["b"], test_metric, pair_on=pair_on, confidence=confidence)
         sign = -1 if row.get("lower_is_better", False) else 1
         if test.excludes_zero:
             verdict = "B better" if sign * test["mean"] > 0 else "A better"

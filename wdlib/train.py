@@ -60,8 +60,8 @@ from .optim import SGDW
 from .progress import bar as _bar
 from .progress import progress_default, show_progress
 
-__all__ = ["MEMORY_FORMATS", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "OptimizerSpec", "RandomCropFlip", "bf16_native",
-           "default_device", "evaluate", "fit", "predict", "fit_lm", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
+__all__ = ["EVAL_SETS", "MEMORY_FORMATS", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "OptimizerSpec", "RandomCropFlip", "bf16_native",
+           "default_device", "evaluate", "fit", "predict", "fit_lm", "lm_eval_starts", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
            "show_progress"]
 
 @dataclass(frozen=True)
@@ -99,6 +99,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 }  # fmt: skip
 #: The learning-rate schedules that :func:`lr_factor` knows by name.
 SCHEDULES = ("constant", "cosine", "linear")
+#: ``eval_set`` values of :func:`fit_lm`: windows drawn from the run's seed, or fixed windows shared by every run.
+EVAL_SETS = ("seeded", "fixed")
 
 
 def make_optimizer(model: nn.Module, name: str, *, lr: float, weight_decay: float = 0.0, momentum: float = 0.9,
@@ -647,6 +649,65 @@ def _windows(tokens: torch.Tensor, batch_size: int, block_size: int, generator: 
     return tokens[idx], tokens[idx + 1]
 
 
+def lm_eval_starts(length: int, block_size: int, count: int | None = None) -> torch.Tensor:
+    """Start positions of fixed evaluation windows over a token sequence of ``length`` tokens.
+
+    Each window holds ``block_size`` inputs and their next tokens, so a start
+    ``s`` needs ``s + block_size < length``.  Without ``count``: consecutive
+    non-overlapping windows from 0 (every token of the split but the last
+    partial window is predicted once); with ``count``: that many windows at
+    evenly spaced starts over the whole sequence.  Neither depends on a seed,
+    so every run is measured on the same windows.
+
+    Parameters
+    ----------
+    length : int
+        Tokens in the split.
+    block_size : int
+        Window length.
+    count : int, optional
+        Number of evenly spaced windows (default: all consecutive ones).
+
+    Examples
+    --------
+    >>> lm_eval_starts(10, 3).tolist()
+    [0, 3, 6]
+    >>> lm_eval_starts(100, 9, count=3).tolist()
+    [0, 45, 90]
+    """
+    length, block_size = _check_int(length, "length"), _check_int(block_size, "block_size")
+    if length <= block_size:
+        raise ValueError(f"a split of {length} tokens has no window of block_size={block_size} (and its targets)")
+    last = length - block_size - 1  # the largest start: its targets end at the last token
+    if count is None:
+        return torch.arange(0, last + 1, block_size)
+    count = _check_int(count, "count")
+    return torch.linspace(0, last, count, dtype=torch.float64).round().long().unique_consecutive()
+
+
+#: Windows per forward pass when measuring the loss on fixed windows (the value does not change the result's
+#: meaning, only the summation order; it is fixed so that the bits do not depend on the caller).
+_EVAL_CHUNK = 128
+
+
+@torch.no_grad()
+def _lm_fixed_loss(model, tokens, starts: torch.Tensor, block_size: int, precision: str) -> float:
+    """Mean next-token loss over the windows at ``starts`` (every window's every position weighs the same)."""
+    was_training = model.training
+    model.eval()
+    try:
+        total = 0.0
+        offsets = torch.arange(block_size)
+        for chunk in starts.split(_EVAL_CHUNK):
+            idx = (chunk[:, None] + offsets).to(tokens.device)
+            with _computing(tokens.device, precision):
+                logits = model(tokens[idx]).float()
+            total += float(F.cross_entropy(logits.flatten(0, 1), tokens[idx + 1].flatten(), reduction="sum"))
+    finally:
+        model.train(was_training)
+    return total / (len(starts) * block_size)
+
+
 @torch.no_grad()
 def _lm_loss(model, tokens, batches: int, batch_size: int, block_size: int, generator, precision: str) -> float:
     was_training = model.training
@@ -667,13 +728,18 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
            steps: int, batch_size: int, block_size: int, seed: int, eval_every: int = 100, eval_batches: int = 20,
            schedule: str | Callable[[int], float] = "constant", warmup: int = 0, final_lr: float = 0.0,
            grad_clip: float | None = 1.0, hooks: Sequence[Callable] = (),
-           progress: bool | None = None, stop_after: int | None = None, precision: str = "auto") -> pd.DataFrame:  # fmt: skip
+           progress: bool | None = None, stop_after: int | None = None, precision: str = "auto",
+           eval_set: str = "seeded") -> pd.DataFrame:  # fmt: skip
     """Train a next-token model on random ``block_size`` windows of a 1-D token tensor (nanoGPT's loop).
 
-    Every ``eval_every`` steps (and at the end), the mean loss over
-    ``eval_batches`` random batches of ``train`` and of ``val`` is measured in
-    eval mode, from a generator seeded afresh each time so every evaluation
-    uses the same windows (nanoGPT's ``estimate_loss``).  ``stop_after``
+    Every ``eval_every`` steps (and at the end), the loss on ``train`` and on
+    ``val`` is measured in eval mode.  ``eval_set="seeded"``: the mean over
+    ``eval_batches`` random batches drawn from a generator seeded from
+    ``seed`` afresh each time, so that every evaluation of a run uses the same
+    windows (nanoGPT's ``estimate_loss``) but runs with different seeds do
+    not.  ``eval_set="fixed"``: windows that do not depend on the seed
+    (:func:`lm_eval_starts`): the whole of ``val`` in consecutive windows, and
+    as many windows of ``train`` at evenly spaced starts.  ``stop_after``
     stops after that many steps, the schedule still spanning ``steps`` (see
     :func:`fit`).
 
@@ -699,6 +765,8 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
         As in :func:`fit`.
     precision : {"auto", "float32", "bfloat16"}, default "auto"
         As in :func:`fit`; ``"auto"`` is float32 for the transformer.
+    eval_set : {"seeded", "fixed"}, default "seeded"
+        Which windows the losses are measured on (see above).
 
     Returns
     -------
@@ -722,14 +790,23 @@ def fit_lm(model: nn.Module, optimizer: torch.optim.Optimizer, train: torch.Tens
         raise ValueError(f"{', '.join(off)} must be on the model's device ({device}); move them once with .to(device)")
     stepper = _Stepper(model, optimizer, total=steps, schedule=schedule, warmup=warmup, final_lr=final_lr,
                        grad_clip=grad_clip, max_norm=None, hooks=hooks)  # fmt: skip
+    if eval_set not in EVAL_SETS:
+        raise ValueError(f"unknown eval_set {eval_set!r}; choose one of {', '.join(map(repr, EVAL_SETS))}")
     rows, start = [], time.perf_counter()
     draw = torch.Generator().manual_seed(seed)
+    if eval_set == "fixed":
+        val_starts = lm_eval_starts(len(val), block_size)
+        train_starts = lm_eval_starts(len(train), block_size, count=len(val_starts))
 
     def measure():
-        ev = torch.Generator().manual_seed(seed + 1)
-        rows.append({"step": stepper.step, "lr": stepper.lr,
-                     "train_loss": _lm_loss(model, train, eval_batches, batch_size, block_size, ev, precision),
-                     "val_loss": _lm_loss(model, val, eval_batches, batch_size, block_size, ev, precision)})  # fmt: skip
+        if eval_set == "fixed":
+            losses = {"train_loss": _lm_fixed_loss(model, train, train_starts, block_size, precision),
+                      "val_loss": _lm_fixed_loss(model, val, val_starts, block_size, precision)}  # fmt: skip
+        else:
+            ev = torch.Generator().manual_seed(seed + 1)
+            losses = {"train_loss": _lm_loss(model, train, eval_batches, batch_size, block_size, ev, precision),
+                      "val_loss": _lm_loss(model, val, eval_batches, batch_size, block_size, ev, precision)}  # fmt: skip
+        rows.append({"step": stepper.step, "lr": stepper.lr, **losses})
 
     with torch.random.fork_rng(devices=_rng_devices(device)), _bar(steps, progress, "fit_lm") as bar:
         torch.manual_seed(seed)
