@@ -191,3 +191,26 @@ def test_comparison_table_pairs_on_folds_when_a_row_says_so():
     assert out["seeds"] == 5 and out["test_diff"] == pytest.approx(d.mean())
     assert (out["test_low"], out["test_high"]) == pytest.approx((d.mean() - half, d.mean() + half))
     assert out["verdict"] == "B better"
+
+
+def test_flatness_knows_a_flat_curve_from_a_peaked_one():
+    """Tukey's studentized range (statsmodels' qsturng as the oracle); pure-noise curves come out flat in about
+    95 % of draws, a peaked curve does not."""
+    from statsmodels.stats.libqsturng import qsturng
+
+    rng = np.random.default_rng(3)
+    wds = [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
+    rows = [{"size": size, "weight_decay": wd, "seed": s, "val_acc": 0.9 + 0.01 * rng.normal()
+             - (0.05 * (np.log10(wd) + 2) ** 2 if size == "peaked" else 0.0)}
+            for size in ["flat", "peaked"] for wd in wds for s in range(3)]
+    out = study.flatness(pd.DataFrame(rows), by=["size"]).set_index("size")
+    assert out.loc["flat", "noise_high"] == pytest.approx(qsturng(0.95, 7, 14), rel=1e-3)
+    assert bool(out.loc["flat", "flat"]) and not bool(out.loc["peaked", "flat"])
+    cells = pd.DataFrame(rows).query("size == 'flat'").groupby("weight_decay")["val_acc"]
+    assert out.loc["flat", "se"] == pytest.approx(np.sqrt(cells.var().mean() / 3))
+    share = np.mean([bool(study.flatness(pd.DataFrame({
+        "weight_decay": np.repeat(wds, 2), "seed": np.tile([0, 1], 7),
+        "val_acc": np.random.default_rng(i).normal(size=14)}))["flat"].iloc[0]) for i in range(400)])
+    assert 0.91 < share < 0.99  # pure noise: flat in about 95 % of draws
+    with pytest.raises(ValueError, match="same number"):
+        study.flatness(pd.DataFrame(rows).iloc[1:])

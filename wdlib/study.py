@@ -21,13 +21,15 @@ only.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Comparison", "calibration_error", "comparison_table", "optimum_slope", "paired", "select", "t_quantile"]
+__all__ = ["Comparison", "calibration_error", "comparison_table", "flatness", "optimum_slope", "paired", "select",
+           "t_quantile"]
 
 
 def _columns(runs: pd.DataFrame, names: Sequence[str], what: str) -> None:
@@ -308,6 +310,61 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
             "wide_low": float(np.nanmin([low, fit_low])), "wide_high": float(np.nanmax([high, fit_high])),
             "optima": optima, "censored": int(optima["censored"].sum()), "seeds": len(seeds),
             "resamples": math.comb(2 * len(seeds) - 1, len(seeds))}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _studentized_range_quantile(q: float, k: int, df: int) -> float:
+    from scipy.stats import studentized_range  # slow to evaluate (numerical integration): cached
+
+    return float(studentized_range.ppf(q, k, df))
+
+
+def flatness(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "val_acc", by: Sequence[str] = (),
+             seed: str = "seed", confidence: float = 0.95) -> pd.DataFrame:
+    """Whether a curve of ``metric`` against ``over`` is flatter than its seeds' noise: is there an optimum to find?
+
+    For each group of ``by``: the ``spread`` (largest minus smallest mean
+    ``metric`` over the ``k`` values of ``over``), the standard error ``se``
+    of one mean (the within-value variance over seeds, pooled, divided by
+    the number of seeds ``s``) and ``z = spread / se``.  Were the curve flat,
+    ``z`` would follow the studentized range of ``k`` means with
+    ``k(s − 1)`` degrees of freedom (Tukey's HSD); ``noise_high`` is its
+    ``confidence`` quantile and ``flat`` is ``z <= noise_high``: the values
+    of ``over`` differ by no more than the seeds alone make them differ, so an
+    argmax over them picks noise.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        One row per run: columns ``over``, ``metric``, ``seed`` and ``by``; the same number of seeds at every value.
+    over : str, default "weight_decay"
+        The swept column.
+    metric : str, default "val_acc"
+        The column compared.
+    by : sequence of str
+        Columns that define the curves, e.g. ``["n_train"]``.
+    seed : str, default "seed"
+        The column that tells repeats apart.
+    confidence : float, default 0.95
+        Quantile of the studentized range for ``noise_high``.
+    """
+    by = list(by)
+    _columns(runs, [over, metric, seed, *by], "flatness")
+    rows = []
+    for key, group in (runs.groupby(by) if by else [((), runs)]):
+        cells = group.groupby(over)[metric]
+        n = cells.size()
+        if n.min() < 2 or n.nunique() != 1:
+            raise ValueError(f"flatness: needs the same number (>= 2) of {seed}s at every {over}; got {n.to_dict()}")
+        k, s = len(n), int(n.iloc[0])
+        means = cells.mean()
+        se = math.sqrt(float(cells.var().mean()) / s)
+        spread = float(means.max() - means.min())
+        z = spread / se if se > 0 else math.inf
+        high = _studentized_range_quantile(confidence, k, k * (s - 1))
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "values": k, "seeds": s,
+                     "spread": spread, "se": se, "z": z, "noise_high": high, "flat": bool(z <= high)})
+    return pd.DataFrame(rows)
 
 
 def calibration_error(probs, labels, *, bins: int = 15) -> float:
