@@ -645,8 +645,9 @@ AdamW (learning rate {glue:text}`sc_lr:g`, cosine schedule) trains the small CNN
 BatchNorm on {glue:text}`sc_sizes` images for the same number of optimizer steps,
 {glue:text}`sc_steps` batches of {glue:text}`sc_batch`: the budget held fixed is the number of
 steps (and images seen), so the smaller sets are seen for more epochs. For each size, λ is
-chosen on validation from a grid of half decades ({numref}`fig-vision-size`), and read both as
-λ and as AdamW's timescale $\tau = 1/(\eta\lambda)$ in epochs {cite:p}`wang2024how`.
+chosen on validation from a grid of half decades ({numref}`fig-vision-size`). The question is
+whether the best λ moves as AdamW's timescale $\tau = 1/(\eta\lambda)$ fixed in epochs
+predicts {cite:p}`wang2024how`, and for that there must first be a best λ.
 """)
 
 code(r"""
