@@ -286,6 +286,7 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     assert float(v["small_best_wd"]) == float(chosen["weight_decay"].iloc[0])
     assert float(v["rn_best_wd"]) == experiments._RESNET_CHOSEN  # stage two ran the λ the rule picks
     assert int(v["rn_pair_seeds"]) >= 5
+    assert int(v["headline_min_seeds"]) >= 5  # STUDY.md: five seeds or more for every headline comparison
     assert float(v["rn_train"]) < 0.97  # "short of fitting their training images"
     # 5.1: runs whose training loss stays away from zero sit at the equilibrium; fitted ones turn "far more slowly"
     assert int(v["eq_rest_n"]) >= 4 and int(v["eq_fit_n"]) >= 1
