@@ -460,7 +460,7 @@ _SWEEP_LIST = [
         "steps; the optimum read as λ and as the timescale τ = 1/(ηλ) in epochs",
         {
             "smoke": _scale({**_SCALE, **_STUDY_SMOKE}, [100, 200], 4, [0.1, 1.0], [0]),
-            "quick": _scale({**_SCALE, **_STUDY_QUICK}, [500, 2000], 32, [0.1, 1.0], [0]),
+            "quick": _scale({**_SCALE, **_STUDY_QUICK}, [500, 2000], 32, [0.1, 1.0], [0, 1]),
             "full": _scale(_SCALE, _SCALE_SIZES, _SCALE_STEPS, _decades(1e-2, 10.0), [0, 1]),
         },
         results="05_vision/fmnist-scale",
