@@ -418,8 +418,8 @@ _SWEEP_LIST = [
         {
             "smoke": _basin({**_STUDY_SMOKE, **_SMOKE, "batchnorm": True}, {"sgd": [0.03], "adam": [1e-3]},
                             {"sgd": [1e-3], "sgdw": [3e-5], "adam": [1e-4], "adamw": [3e-5]}, [0]),
-            "quick": _basin({**_STUDY_QUICK, **_QUICK, "batchnorm": True, "schedule": "cosine", "n_train": 300,
-                             "epochs": 3, "eval_every": 3},
+            "quick": _basin({**_STUDY_QUICK, **_QUICK, "batchnorm": True, "schedule": "cosine", "n_train": 256,
+                             "n_val": 256, "n_test": 256, "epochs": 2, "eval_every": 2},
                             {"sgd": [0.01, 0.1], "adam": [3e-4, 3e-3]},
                             {"sgd": [1e-4, 1e-2], "sgdw": [1e-5, 1e-3], "adam": [1e-5, 1e-3], "adamw": [1e-5, 1e-3]},
                             [0, 1]),
