@@ -295,6 +295,8 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     assert float(v["eq_fit_hi"]) < 0.5 * float(v["eq_rest_lo"])
     assert float(v["eq_fit_loss_max"]) < float(v["eq_fitted"]) <= float(v["eq_rest_loss_min"])
     _verdicts_follow_intervals(v)
+    # 5.2: "far from fitting the training set"
+    assert float(v["tm_train"]) < 0.95
     # 5.3: "the curves are flat ... within what seed noise alone reaches"
     assert v["sc_all_flat"] == "True" and float(v["sc_z"]) <= float(v["sc_z_high"])
     assert 0 < float(v["full_wall_min"]) < 300  # the budget: about 4 hours of this machine
