@@ -284,6 +284,7 @@ def test_chapter_5_full_profile_quotes_the_committed_results(tmp_path):
     small = runs["fmnist-small"].assign(val_err=lambda d: 1 - d["val_acc"])
     chosen = study.select(small, "weight_decay", metric="val_err", maximize=False)
     assert float(v["small_best_wd"]) == float(chosen["weight_decay"].iloc[0])
+    assert float(v["small_train0"]) > 0.99  # "the network memorizes its training set"
     assert float(v["rn_best_wd"]) == experiments._RESNET_CHOSEN  # stage two ran the λ the rule picks
     assert int(v["rn_pair_seeds"]) >= 5
     assert int(v["headline_min_seeds"]) >= 5  # STUDY.md: five seeds or more for every headline comparison
