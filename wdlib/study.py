@@ -228,6 +228,15 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
     parameterization); −1 means that the product ``x``·λ is what matters.
     Values of ``over`` must be > 0 (drop λ = 0 first).
 
+    With few seeds the bootstrap has few distinct resamples (``C(2s−1, s)``
+    for ``s`` seeds: 3 for two seeds), and its interval only says how the
+    seeds disagree.  ``fit_low``/``fit_high`` give the other uncertainty: the
+    t-interval of the least-squares slope through the optima (``n − 2``
+    degrees of freedom for ``n`` values of ``x``; NaN below three), which
+    grows with the optima's scatter about the line, selection noise and grid
+    steps included.  ``wide_low``/``wide_high`` span both (the bootstrap's
+    alone where the line has no interval): the interval to base a verdict on.
+
     Parameters
     ----------
     runs : pandas.DataFrame
@@ -246,15 +255,6 @@ def optimum_slope(runs: pd.DataFrame, *, x: str = "lr", over: str = "weight_deca
         Seeds the bootstrap.
     confidence : float, default 0.95
         Of the percentile interval.
-
-    With few seeds the bootstrap has few distinct resamples (``C(2s−1, s)``
-    for ``s`` seeds: 3 for two seeds), and its interval only says how the
-    seeds disagree.  ``fit_low``/``fit_high`` give the other uncertainty: the
-    t-interval of the least-squares slope through the optima (``n − 2``
-    degrees of freedom for ``n`` values of ``x``; NaN below three), which
-    grows with the optima's scatter about the line, selection noise and grid
-    steps included.  ``wide_low``/``wide_high`` span both (the bootstrap's
-    alone where the line has no interval): the interval to base a verdict on.
 
     Returns
     -------
