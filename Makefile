@@ -60,7 +60,7 @@ book: setup
 book-quick: setup
 	$(PY) -m wdlib.book build --profile quick $(BOOK_FLAGS)
 
-# Recompute chapter 5's committed results (data/results/05_vision/; about 35 min on 2 cores; resumable).
+# Recompute chapter 5's committed results (data/results/05_vision/; about 4.5 h on 2 cores; resumable).
 results-05: setup
 	$(PY) -m wdlib.sweep 05_vision --profile full --executor processes:2 --threads 1
 
