@@ -734,8 +734,18 @@ headline = study.comparison_table(rows)
 glue_all({"n_comparisons": len(headline), "headline_min_seeds": int(headline["seeds"].min()),
           "t_two_seeds": study.t_quantile(0.975, 1),
           "n_detected": int((headline["verdict"] != "no difference detected").sum())})
-headline.style.format({c: "{:+.4f}" for c in headline.columns if c.startswith(("val_", "test_"))}
-                      | {"test_detectable": "{:.4f}"}).hide(axis="index")
+
+
+def interval(split):  # "+0.0029 [+0.0011, +0.0047]"
+    return [f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}]" for d, lo, hi in
+            zip(headline[f"{split}_diff"], headline[f"{split}_low"], headline[f"{split}_high"])]
+
+
+shown = pd.DataFrame({"comparison (B vs A)": headline["comparison"], "seeds": headline["seeds"],
+                      "validation": interval("val"), "test": interval("test"),
+                      "detectable": headline["test_detectable"].map("{:.4f}".format),
+                      "verdict": headline["verdict"]})
+shown.style.hide(axis="index")
 """)
 
 md(r"""
