@@ -83,3 +83,25 @@ def test_heatmap_clips_colours_and_picks_readable_ink(runs):
     inks = {t.get_text(): t.get_color() for t in ax.texts}
     assert inks[f"{means.min():.3f}"] == "white" and inks[f"{means.max():.3f}"] == "black"  # dark and light ends
     plt.close("all")
+
+
+def test_plain_log_ticks_label_a_short_log_axis():
+    """An axis within one decade gets 2-and-5 labels; a long one keeps its powers of ten only."""
+    import matplotlib.pyplot as plt
+
+    fig, (short, long) = plt.subplots(1, 2)
+    short.plot([1, 2], [0.003, 0.02])
+    short.set_yscale("log")
+    long.plot([1, 2], [1e-4, 1.0])
+    long.set_yscale("log")
+    plotting.plain_log_ticks(short, "y")
+    plotting.plain_log_ticks(long, "y")
+    fig.canvas.draw()
+
+    def labels(ax):
+        ticks = ax.yaxis.get_majorticklabels() + ax.yaxis.get_minorticklabels()
+        return {t.get_text() for t in ticks if t.get_text()}
+
+    assert {"0.005", "0.01", "0.02"} <= labels(short) and "0.003" not in labels(short)
+    assert "0.01" in labels(long) and all(float(x) == 10 ** round(np.log10(float(x))) for x in labels(long))
+    plt.close(fig)

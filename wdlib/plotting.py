@@ -8,6 +8,7 @@ look; chapters call it once.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -47,9 +48,20 @@ def use_style() -> None:
         set_matplotlib_formats("svg", metadata={"Date": None})  # no timestamp: re-runs give equal outputs
 
 
+def _short_span_label(axis, value: float, _pos=None) -> str:
+    """A minor tick's label on a log axis: 2 or 5 times a power of ten, when the axis spans < 1.5 decades."""
+    low, high = sorted(axis.get_view_interval())
+    if low <= 0 or value <= 0 or math.log10(high / low) >= 1.5:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value) + 1e-9)
+    return f"{value:g}" if any(abs(mantissa - m) < 1e-6 for m in (2.0, 5.0)) else ""
+
+
 def plain_log_ticks(ax, axis: str = "both") -> None:
     """Label a log axis in plain numbers (0.001, 0.1, 10) instead of 10⁻³: mathtext superscripts are set
-    at about 6 pt, below the book's 9-pt minimum; minor ticks are left unlabelled.
+    at about 6 pt, below the book's 9-pt minimum.  Minor ticks stay unlabelled unless the axis, when drawn,
+    spans less than a decade and a half: then 2 and 5 times a power of ten are labelled too, so that an axis
+    with one power of ten or none still reads.
 
     Parameters
     ----------
@@ -57,7 +69,7 @@ def plain_log_ticks(ax, axis: str = "both") -> None:
     axis : {"x", "y", "both"}, default "both"
         Which log axes to relabel (a linear axis is left alone).
     """
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter
 
     if axis not in ("x", "y", "both"):
         raise ValueError(f"axis must be 'x', 'y' or 'both'; got {axis!r}")
@@ -65,7 +77,7 @@ def plain_log_ticks(ax, axis: str = "both") -> None:
         target = ax.xaxis if name == "x" else ax.yaxis
         if target.get_scale() == "log":
             target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            target.set_minor_formatter(NullFormatter())
+            target.set_minor_formatter(FuncFormatter(functools.partial(_short_span_label, target)))
 
 
 def legend_outside(ax, *, title: str | None = None, **kwargs):
