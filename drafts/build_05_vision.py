@@ -330,7 +330,9 @@ ours = pd.DataFrame([{"classifier": f"ResNet-{int(rn['depth'])}, width {int(rn['
                       "preprocessing": "random crops (2 px) and horizontal flips",
                       "test_accuracy": round(float(tuned_rn["test_acc"].mean()), 4)}])
 table = pd.concat([readme[["classifier", "preprocessing", "test_accuracy"]], ours])
-table.sort_values("test_accuracy").rename(columns={"test_accuracy": "test accuracy"}).style.hide(axis="index")
+table["preprocessing"] = table["preprocessing"].fillna("none listed")
+(table.sort_values("test_accuracy").rename(columns={"test_accuracy": "test accuracy"})
+ .style.format({"test accuracy": "{:.4f}"}).hide(axis="index"))
 """, tags=("remove-input",))
 
 md(r"""
@@ -348,8 +350,8 @@ in the paper's coordinates is a diagonal of slope $-1$ in PyTorch's. For the cou
 the coefficient of the L2 term is the same in both.
 
 The grids here are laid out in the paper's parameterization: {glue:text}`basin_n_lr`
-learning rates × {glue:text}`basin_n_wd` values of λ per optimizer, half a decade apart,
-plus λ = 0, on {glue:text}`basin_seeds` seeds; the network is the small CNN *with*
+learning rates × {glue:text}`basin_n_wd` values of λ per optimizer, half a decade apart, on
+{glue:text}`basin_seeds` seeds; the network is the small CNN *with*
 BatchNorm on {glue:text}`basin_n` images, {glue:text}`basin_epochs` epochs of a cosine
 schedule, without augmentation. {numref}`fig-vision-basin-paper` shows the validation error in
 the paper's coordinates, {numref}`fig-vision-basin-torch` the same runs in PyTorch's.
@@ -530,7 +532,8 @@ per_run["fitted"] = per_run["train_loss"] < FITTED
 (per_run.drop(columns=["key", "fitted"]).assign(optimizer=lambda d: d["optimizer"].map(NAMES))
  .rename(columns={"weight_decay": "λ", "angle_ratio": "angle ÷ prediction",
                   "norm_ratio": "norm ÷ prediction", "train_loss": "training loss"})
- .style.format(precision=3, na_rep="—").format({"λ": "{:g}"}).hide(axis="index"))
+ .style.format({"λ": "{:g}", "angle ÷ prediction": "{:.3f}", "norm ÷ prediction": "{:.3f}",
+                "training loss": "{:.4f}"}, na_rep="—").hide(axis="index"))
 """)
 
 code(r"""
