@@ -27,8 +27,10 @@ sessions, open_ = [], {}
 for line in Path(sys.argv[1]).read_text().splitlines():
     m = re.match(r"== (\S+) (\d\d:\d\d:\d\d) at (\w+)", line)
     if m and m.group(1) in CHAPTER_SWEEPS["05_vision"]:
-        if m.group(1) in open_:  # started again without a "done": the earlier one was killed
-            sessions.append(open_.pop(m.group(1)))
+        if m.group(1) in open_:  # started again without a "done": the earlier one was killed before this start
+            killed = open_.pop(m.group(1))
+            killed["limit"] = stamp(m.group(2))
+            sessions.append(killed)
         open_[m.group(1)] = {"name": m.group(1), "start": stamp(m.group(2)), "commit": m.group(3), "end": None}
         continue
     m = re.match(r"== (\S+) done (\d\d:\d\d:\d\d)", line)
@@ -43,7 +45,7 @@ meta_sessions, sweeps = [], {}
 for s in sessions:
     runs = pd.read_csv(results_folder(s["name"]) / "runs.csv")
     done = pd.to_datetime(runs["finished_at"], utc=True)
-    inside = runs[(done >= s["start"]) & ((done <= s["end"]) if s["end"] else True)]
+    inside = runs[(done >= s["start"]) & (done <= (s["end"] or s.get("limit") or done.max()))]
     if s["end"] is None:
         s["end"] = pd.to_datetime(inside["finished_at"], utc=True).max().to_pydatetime()
     first = runs.iloc[0]
