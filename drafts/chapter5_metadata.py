@@ -8,7 +8,7 @@ Run from the repository root: python drafts/chapter5_metadata.py /work/notes/swe
 import json
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
