@@ -184,7 +184,7 @@ def verdict(c, better="higher"):
     if not c.excludes_zero:
         return "no difference that these seeds can detect"
     up = c["mean"] > 0
-    return "an improvement" if up == (better == "higher") else "a loss"
+    return "an improvement" if up == (better == "higher") else "a deterioration"
 
 
 # the same rule on validation cross-entropy, for the comparisons of loss and calibration
@@ -758,7 +758,7 @@ glue_all({"sc_lr": float(first["lr"]), "sc_steps": f"{steps(first):,}",
           "sc_z_high": float(flat["noise_high"].iloc[0]), "sc_all_flat": bool(flat["flat"].all()),
           "sc_chosen": ", ".join(f"{w:g}" for w in sc_choice["weight_decay"]),
           "sc_censored": int(sc_choice["censored"].sum()),
-          "sc_loss_z_min": float(flat_loss["z"].min()),
+          "sc_loss_not_flat": int((~flat_loss["flat"]).sum()), "sc_loss_z_max": float(flat_loss["z"].max()),
           "sc_chosen_loss": ", ".join(f"{w:g}" for w in sc_loss["weight_decay"]),
           "sc_loss_censored": int(sc_loss["censored"].sum()),
           "sc_loss_slope": loss_slope["slope"], "sc_loss_slope_lo": loss_slope["wide_low"],
@@ -773,8 +773,9 @@ In accuracy the curves are flat. At every size the mean validation accuracy move
 range, {func}`wdlib.study.flatness`). The rule still picks a λ at each size
 ({glue:text}`sc_chosen`, {glue:text}`sc_censored` of them at an edge of the grid), but at this
 budget the pick is noise: the most accurate λ is not identified. The cross-entropy is another
-matter: on validation cross-entropy the curves are not flat (spread at least
-{glue:text}`sc_loss_z_min:.1f` standard errors at every size), and the same rule picks λ =
+matter: on validation cross-entropy the spread exceeds seed noise at
+{glue:text}`sc_loss_not_flat` of the three sizes (up to {glue:text}`sc_loss_z_max:.0f` standard
+errors), and the same rule picks λ =
 {glue:text}`sc_chosen_loss` ({glue:text}`sc_loss_censored` at an edge). Three optima on two
 seeds still do not fix how λ moves with the size of the training set: the line through them has
 a slope of {glue:text}`sc_loss_slope:+.2f` with a 95 % interval of
