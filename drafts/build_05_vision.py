@@ -299,7 +299,11 @@ rn_cmp = {m: study.paired(resnet, *rn_arms, m) for m in
           ("test_acc", "val_acc", "test_loss", "test_ece")}
 # the seeds that did not take part in choosing λ
 held = resnet[~resnet["seed"].isin(rn_grid["seed"].unique())]
-rn_held = {m: study.paired(held, *rn_arms, m) for m in ("test_acc", "test_loss")}
+if held["seed"].nunique() >= 2:
+    rn_held = {m: study.paired(held, *rn_arms, m) for m in ("test_acc", "test_loss")}
+else:  # a profile without held-out seeds (quick): nothing to report
+    none = {"mean": math.nan, "low": math.nan, "high": math.nan, "n": 0}
+    rn_held = {"test_acc": none, "test_loss": none}
 base_rn = resnet[resnet["weight_decay"] == 0.0]
 tuned_rn = resnet[resnet["weight_decay"] == best_rn]
 glue_all({
@@ -318,7 +322,8 @@ glue_all({
     "rn_dacc_det": rn_cmp["test_acc"]["detectable"],
     "rn_held_seeds": rn_held["test_acc"]["n"],
     **{f"rn_held_{m}{k}": rn_held[m][c] for m in rn_held for k, c in (("", "mean"), ("_lo", "low"), ("_hi", "high"))},
-    "rn_held_acc_verdict": verdict(rn_held["test_acc"]), "rn_wins": int(rn_cmp["test_acc"]["wins"]),
+    "rn_held_acc_verdict": (verdict(rn_held["test_acc"]) if rn_held["test_acc"]["n"]
+                            else "not run in this profile"), "rn_wins": int(rn_cmp["test_acc"]["wins"]),
     "rn_acc_verdict": verdict(rn_cmp["test_acc"]), "rn_loss_verdict": verdict(rn_cmp["test_loss"], "lower"),
     "rn_ece_verdict": verdict(rn_cmp["test_ece"], "lower"),
 })
