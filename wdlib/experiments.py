@@ -563,7 +563,7 @@ SWEEPS: dict[str, SweepSpec] = {s.name: s for s in _SWEEP_LIST}
 #: chapter -> the sweeps whose ``full`` profile it publishes from ``data/results/<chapter>/``.
 CHAPTER_SWEEPS: dict[str, list[str]] = {"05_vision": ["fmnist-small", "fmnist-resnet", "fmnist-basin",
                                                        "fmnist-timing", "fmnist-scale", "fmnist-equilibrium"],
-                                         "06_text": ["text-kim", "lm-decay", "text-regularizers"]}
+                                         "06_text": ["text-kim-study", "text-reg-study", "lm-study"]}
 
 
 def project_root(start: str | Path | None = None) -> Path:
