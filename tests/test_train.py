@@ -213,6 +213,40 @@ def test_stop_after_gives_the_first_epochs_of_the_full_run_bit_for_bit():
     assert prefix.attrs["precision"] == ("bfloat16" if train.bf16_native() else "float32")  # "auto"
 
 
+def test_patience_stops_after_that_many_epochs_without_a_better_monitor_and_keeps_the_prefix():
+    x, y = _data()
+    dev = (x[:40], y[:40])
+
+    def run(**kw):
+        model = build_model("small_cnn", seed=0, channels=(4, 8), hidden=16)
+        opt = train.make_optimizer(model, "sgd", lr=0.1)
+        return train.fit(model, opt, (x, y), epochs=12, batch_size=20, seed=0, evals={"dev": dev},
+                         schedule="cosine", progress=False, **kw)  # fmt: skip
+
+    full = run()
+    for patience, monitor in [(1, "dev_loss"), (2, "dev_acc"), (3, "dev_loss")]:
+        h = run(patience=patience, monitor=monitor)
+        pd.testing.assert_frame_equal(h, full.iloc[:len(h)], check_exact=True)  # a prefix, bit for bit
+        # oracle: the first epoch that ends `patience` epochs after the running best, from the full history
+        values = full[monitor].to_numpy() * (-1 if monitor.endswith("acc") else 1)  # lower is better
+        best, waited, stop = float("inf"), 0, len(full)
+        for i, v in enumerate(values):
+            best, waited = (v, 0) if v < best else (best, waited + 1)
+            if waited >= patience:
+                stop = i + 1
+                break
+        assert len(h) == stop
+    assert len(run(patience=1, monitor="dev_loss")) < len(full)  # the oracle's early stop happened at least once
+    model = build_model("small_cnn", seed=0, channels=(4, 8), hidden=16)
+    with pytest.raises(ValueError, match=r"monitor must name an eval set's accuracy or loss \(dev_acc, dev_loss\); "
+                                         "got 'val_acc'"):
+        train.fit(model, torch.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=2, batch_size=20, seed=0,
+                  evals={"dev": dev}, patience=1, monitor="val_acc", progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="patience must be an integer >= 1"):
+        train.fit(model, torch.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=2, batch_size=20, seed=0,
+                  evals={"dev": dev}, patience=0, progress=False)  # fmt: skip
+
+
 def test_random_crop_flip_matches_torchvisions_crop_of_the_padded_image():
     from torchvision.transforms import functional as TF
 

@@ -245,7 +245,11 @@ class VisionNormsConfig(VisionConfig):
 
 @dataclass(frozen=True)
 class TextConfig(RunConfig):
-    """:func:`wdlib.runs.text_run`: Kim's (2014) CNN-rand on an MR fold or SST-2, with Kim's settings."""
+    """:func:`wdlib.runs.text_run`: Kim's (2014) CNN-rand on an MR fold or SST-2, with Kim's settings.
+
+    ``patience`` (wdlib 0.4; 0, the default, as before: every epoch) ends a
+    run after that many epochs without a better dev accuracy.
+    """
 
     dataset: str = "mr"
     folds: int = 10
@@ -264,13 +268,14 @@ class TextConfig(RunConfig):
     epochs: int = 25
     batch_size: int = 50
     precision: str = "float32"
+    patience: int = 0
     PARAMS: ClassVar[dict[str, Param]] = {
         "seed": _SEED, "dataset": Param(str, choices=("mr", "sst2"), label="text dataset"),
         "folds": Param(int, low=2), "fold": Param(int, low=0), "data_seed": _SEED,
         "dev_fraction": Param(float, low=0, high=1, low_open=True), "n_train": Param(int, low=0), "embed_dim": _COUNT,
         "maps": _COUNT, "dropout": _PROBABILITY, "max_norm": _NONNEG, "optimizer": _OPTIMIZER, "lr": _RATE,
         "weight_decay": _NONNEG, "decay_embeddings": Param(bool), "epochs": _COUNT, "batch_size": _COUNT,
-        "precision": _PRECISION,
+        "precision": _PRECISION, "patience": Param(int, low=0),
     }  # fmt: skip
     WHO: ClassVar[str] = "text_run"
 

@@ -282,28 +282,27 @@ def _lm_parts(base, seeds):
 # --------------------------------------------------------------------------- #
 # chapter 6's study (STUDY.md): Kim's protocol, the regularizers with λ chosen on dev, the LM on fixed windows
 # --------------------------------------------------------------------------- #
-# Costs per run, measured with one short run each (`nice -n 10`, 1 thread, this 2-core VM while two other
-# processes kept both cores busy, so about twice what a quiet core takes; the quiet figures below halve them):
-#   Kim's CNN-rand, MR fold, bfloat16: 17.8 s per epoch (float32: 28.4 s)    → 25 epochs ≈  220 s quiet
-#   Kim's CNN-rand, SST-2, bfloat16:  108.9 s per epoch                        → 25 epochs ≈ 1360 s quiet
-#   regularizer setting (64-d, Adam), bfloat16: 4.0 s per epoch (float32: 6.2) → 10 epochs ≈   21 s quiet
-#   character transformer, bfloat16: 100 steps and one fixed evaluation 13.0 s (float32: 19.4 s, of which the
-#     evaluation on the whole validation split and as many training windows 8.6 s)
-#                                                        → 5,000 steps, 10 evaluations ≈ 210 s quiet
-# The full profiles together: text-kim-study 3 × 1360 + 10 × 220 + 3 × 355 (float32) ≈ 7,400 s, text-reg-study
-# 300 × 21 ≈ 6,300 s, lm-study 38 × 210 ≈ 8,000 s: ≈ 21,700 core-seconds, about 3.0 hours with
-# `--executor processes:2 --threads 1` on a quiet 2-core machine (3.2 with each sweep's last runs alone).
+# Costs per run with `--executor processes:2 --threads 1` on this 2-core VM (both cores busy, which is how the
+# sweeps run; a first estimate that halved one-process timings was twice too optimistic):
+#   regularizer setting (64-d, Adam, 10 epochs), bfloat16: 40 s (measured over the first 10 runs of text-reg-study)
+#   Kim's CNN-rand, MR fold, bfloat16: 17.8 s per epoch (float32: 28.4 s)    → 25 epochs ≈  445 s (float32 710 s)
+#   Kim's CNN-rand, SST-2, bfloat16:  108.9 s per epoch (67,349 phrases)     → with patience 5, ≈ 10 epochs ≈ 1,100 s
+#   character transformer, bfloat16: 8 s per 100 steps + ≈ 5 s per fixed evaluation → 4,000 steps ≈ 360 s
+# The full profiles together: text-kim-study ≈ 3 × 1,100 + 10 × 445 + 3 × 710 ≈ 9,900 s, text-reg-study
+# 260 × 40 ≈ 10,400 s, lm-study 32 × 360 ≈ 11,500 s: ≈ 31,800 core-seconds, about 4.4 hours of the two cores.
 
 #: Kim's (2014) CNN-rand as published (TextConfig's defaults: 300-d random embeddings, Adadelta, dropout 0.5,
 #: max-norm 3, batches of 50) for Kim's 25 epochs with dev-set early stopping, in bfloat16 autocast (1.6× faster
-#: here; three MR folds again in float32 check that it does not move the accuracy).
+#: here; three MR folds again in float32 check that it does not move the accuracy).  SST-2's epochs are 6× MR's
+#: (67,349 phrases): its runs end after 5 epochs without a better dev accuracy (``patience``).
 _KIM = {"epochs": 25, "precision": "bfloat16"}
 _KIM_SMALL = {"n_train": 1000, "embed_dim": 32, "maps": 16, "epochs": 2, "precision": "bfloat16"}
 
 
-def _kim(base, sst2_seeds, mr_folds, float32_folds):
+def _kim(base, sst2_seeds, mr_folds, float32_folds, sst2_patience=0):
     """SST-2 on ``sst2_seeds`` (the longest runs first), the MR folds, and MR folds again in float32."""
-    parts = [({**base, "dataset": "sst2"}, [{}], sst2_seeds), ({**base, "dataset": "mr"}, grid(fold=mr_folds), [0])]
+    sst2 = {**base, "dataset": "sst2", **({"patience": sst2_patience} if sst2_patience else {})}
+    parts = [(sst2, [{}], sst2_seeds), ({**base, "dataset": "mr"}, grid(fold=mr_folds), [0])]
     if float32_folds:
         parts.append(({**base, "dataset": "mr", "precision": "float32"}, grid(fold=float32_folds), [0]))
     return parts
@@ -314,8 +313,8 @@ def _kim(base, sst2_seeds, mr_folds, float32_folds):
 #: runs (Adam + L2 best at 1e-5 to 1e-4, collapsing at 1e-2; AdamW's dev accuracy falling from 0.3 to 10).
 _REG = {"dataset": "mr", "embed_dim": 64, "optimizer": "adam", "lr": 1e-3, "epochs": 10, "max_norm": 0,
         "precision": "bfloat16"}
-_REG_L2 = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
-_REG_DECOUPLED = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+_REG_L2 = [3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
+_REG_DECOUPLED = [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 
 
 def _reg_study(base, folds, dropouts, l2, decoupled, spare=(False, True)):
@@ -332,21 +331,21 @@ def _reg_study(base, folds, dropouts, l2, decoupled, spare=(False, True)):
     return (base, [{**p, "fold": f} for f in folds for p in points], [0])
 
 
-#: The character transformer (nanoGPT's CPU recipe) for 5,000 steps (3.8 passes over the training text), the
+#: The character transformer (nanoGPT's CPU recipe) for 4,000 steps (3.1 passes over the training text), the
 #: cosine schedule from 1e-3 down to 1e-5 (1 % of the peak) so that the end of the run sits at a near-zero learning
 #: rate, losses on fixed windows (the whole validation split), weight-matrix norms at every evaluation, bfloat16.
-_LM_STUDY = {"steps": 5000, "warmup": 100, "final_lr": 1e-5, "eval_every": 500, "eval_set": "fixed",
+_LM_STUDY = {"steps": 4000, "warmup": 100, "final_lr": 1e-5, "eval_every": 500, "eval_set": "fixed",
              "track_norms": True, "precision": "bfloat16"}
 _LM_STUDY_QUICK = {**_LM_QUICK, "steps": 100, "warmup": 10, "eval_every": 50, "final_lr": 1e-5, "eval_set": "fixed",
                    "track_norms": True, "precision": "bfloat16"}
 
 
-def _lm_study(base, wds, constant_wds, seeds, main_seeds):
+def _lm_study(base, wds, all_wds, constant_wds, seeds, main_seeds):
     """AdamW's λ grid with nanoGPT's rule (matrices and embeddings decayed) on ``main_seeds`` (the headline
-    comparison), and on ``seeds`` the same λ > 0 decaying every tensor and a constant learning rate (the equilibrium
-    norms, and the contrast for the end of the schedule)."""
+    comparison), and on ``seeds`` every tensor decayed at ``all_wds`` and a constant learning rate at
+    ``constant_wds`` (the equilibrium norms, and the contrast for the end of the schedule)."""
     return [(base, grid(weight_decay=wds), main_seeds),
-            ({**base, "decay": "all"}, grid(weight_decay=[w for w in wds if w > 0]), seeds),
+            ({**base, "decay": "all"}, grid(weight_decay=all_wds), seeds),
             ({**base, "schedule": "constant"}, grid(weight_decay=constant_wds), seeds)]
 
 
@@ -522,8 +521,8 @@ _SWEEP_LIST = [
         {
             "smoke": _kim({**_KIM_SMALL, "n_train": 300, "embed_dim": 16, "maps": 8, "epochs": 1}, [0], [0], []),
             "quick": _kim(_KIM_SMALL, [0, 1], [0, 1], [0, 1]),
-            # ≈ 7,400 s on a quiet core: SST-2 3 × 1,360 s, MR 10 × 220 s, float32 MR 3 × 355 s
-            "full": _kim(_KIM, [0, 1, 2], list(range(10)), [0, 1, 2]),
+            # ≈ 9,900 s: SST-2 3 × 1,100 s, MR 10 × 445 s, float32 MR 3 × 710 s
+            "full": _kim(_KIM, [0, 1, 2], list(range(10)), [0, 1, 2], sst2_patience=5),
         },
         results="06_text/text-kim-study",
     ),
@@ -536,7 +535,7 @@ _SWEEP_LIST = [
                                 [1e-4], [1.0], spare=(False,)),
             "quick": _reg_study({**_REG, "embed_dim": 16, "maps": 8, "epochs": 2, "n_train": 1000}, [0, 1], [0.5],
                                 [1e-5, 1e-3], [0.1, 3.0]),
-            # ≈ 6,300 s on a quiet core: 5 folds × 60 configurations × 21 s
+            # ≈ 10,400 s: 5 folds × 52 configurations × 40 s
             "full": _reg_study(_REG, [0, 1, 2, 3, 4], [0.0, 0.5], _REG_L2, _REG_DECOUPLED),
         },
         results="06_text/text-reg-study",
@@ -548,10 +547,10 @@ _SWEEP_LIST = [
         "seeds), losses on fixed windows and weight norms",
         {
             "smoke": _lm_study({**_LM_STUDY_QUICK, "steps": 20, "warmup": 2, "eval_every": 10}, [0.0, 1.0], [1.0],
-                               [0], [0]),
-            "quick": _lm_study(_LM_STUDY_QUICK, [0.0, 1.0], [1.0], [0, 1], [0, 1]),
-            # ≈ 8,000 s on a quiet core: 38 runs × 210 s (the headline λ grid on five seeds, the rest on three)
-            "full": _lm_study(_LM_STUDY, [0.0, 0.1, 0.3, 1.0], [0.0, 0.3, 1.0], [0, 1, 2], [0, 1, 2, 3, 4]),
+                               [1.0], [0], [0]),
+            "quick": _lm_study(_LM_STUDY_QUICK, [0.0, 1.0], [1.0], [1.0], [0, 1], [0, 1]),
+            # ≈ 11,500 s: 32 runs × 360 s (the headline λ grid on five seeds, the rest on three)
+            "full": _lm_study(_LM_STUDY, [0.0, 0.1, 0.3, 1.0], [0.1, 1.0], [0.0, 1.0], [0, 1, 2], [0, 1, 2, 3, 4]),
         },
         results="06_text/lm-study",
     ),

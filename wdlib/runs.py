@@ -259,7 +259,8 @@ def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFra
     max_norm = {"fc.weight": float(c.max_norm)} if c.max_norm else None
     history = fit(model, opt, encoded["train"], epochs=c.epochs, batch_size=c.batch_size, seed=c.seed,
                   evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm,
-                  stop_after=stop_after, precision=c.precision, memory_format="contiguous")  # fmt: skip
+                  stop_after=stop_after, precision=c.precision, memory_format="contiguous",
+                  patience=c.patience or None, monitor="dev_acc")  # fmt: skip
     best = int(history["dev_acc"].to_numpy().argmax())  # the first epoch with the best dev accuracy
     metrics = {"test_acc": float(history["test_acc"].iloc[best]), "dev_acc": float(history["dev_acc"].iloc[best]),
                "best_epoch": int(history["epoch"].iloc[best]), "final_test_acc": float(history["test_acc"].iloc[-1]),

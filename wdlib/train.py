@@ -507,7 +507,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
         grad_clip: float | None = None, max_norm: Mapping[str, float] | None = None,
         hooks: Sequence[Callable] = (), drop_last: bool = False, eval_every: int = 1, eval_batch_size: int = 1024,
         progress: bool | None = None, stop_after: int | None = None, precision: str = "auto",
-        memory_format: str = "auto", augment: Callable | None = None) -> pd.DataFrame:  # fmt: skip
+        memory_format: str = "auto", augment: Callable | None = None, patience: int | None = None,
+        monitor: str = "dev_acc") -> pd.DataFrame:  # fmt: skip
     """Train a classifier on in-memory tensors with mean cross-entropy.
 
     Parameters
@@ -554,6 +555,14 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
         Applied to each training batch (not to the evals), with a CPU
         ``torch.Generator`` seeded from ``seed`` (its own stream), e.g.
         :class:`RandomCropFlip`.
+    patience : int, optional
+        Early stopping: end the run after this many evaluated epochs without a
+        better ``monitor`` than the best so far (the schedule still spans
+        ``epochs``, so the rows are a prefix of the full run's).  ``None``:
+        train every epoch.
+    monitor : str, default "dev_acc"
+        The history column ``patience`` watches, ``{name}_acc`` (higher is
+        better) or ``{name}_loss`` (lower is better) of an eval set.
 
     Returns
     -------
@@ -580,6 +589,14 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
     epochs, batch_size = _check_int(epochs, "epochs"), _check_int(batch_size, "batch_size")
     seed, eval_every = _check_int(seed, "seed", low=0), _check_int(eval_every, "eval_every")
     last = epochs if stop_after is None else min(epochs, _check_int(stop_after, "stop_after"))
+    if patience is not None:
+        patience = _check_int(patience, "patience")
+        watched = [f"{name}_{m}" for name in evals for m in ("acc", "loss")]
+        if monitor not in watched:
+            raise ValueError(f"monitor must name an eval set's accuracy or loss ({', '.join(watched) or 'no evals given'}); "
+                             f"got {monitor!r}")
+    higher = monitor.endswith("_acc")
+    best, waited = -math.inf if higher else math.inf, 0
     n = len(x)
     per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
     if per_epoch == 0:
@@ -638,6 +655,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
             bar.set_postfix(loss=f"{row['train_loss']:.3f}")
             if epoch == last:
                 break
+            if patience is not None and not math.isnan(row[monitor]):
+                better = row[monitor] > best if higher else row[monitor] < best
+                best, waited = (row[monitor], 0) if better else (best, waited + 1)
+                if waited >= patience:
+                    break
     history = pd.DataFrame(rows)
     history.attrs.update(seconds=time.perf_counter() - start, **numerics(model, precision, memory_format))
     return history
