@@ -403,6 +403,8 @@ def test_chapter_6_study_sweeps_follow_the_protocol_before_any_run():
     mr = kim[(kim["dataset"] == "mr") & (kim["precision"] == "bfloat16")]
     assert sorted(mr["fold"]) == list(range(10))
     assert kim.loc[kim["dataset"] == "sst2", "seed"].nunique() >= 3
+    assert (kim.loc[kim["dataset"] == "sst2", "patience"] >= 5).all()  # early stopping, never a cap below 5 epochs
+    assert (kim.loc[kim["dataset"] == "mr", "patience"] == 0).all()  # MR: Kim's 25 epochs, every one
     float32 = kim[kim["precision"] == "float32"]
     assert len(float32) >= 3 and set(float32["fold"]) <= set(mr["fold"])  # paired by fold with the bf16 runs
 
@@ -428,7 +430,9 @@ def test_chapter_6_study_sweeps_follow_the_protocol_before_any_run():
     cosine = lm[(lm["schedule"] == "cosine") & (lm["decay"] == "matrices")]
     assert {0.0, 0.1, 0.3, 1.0} <= set(cosine["weight_decay"])
     assert (cosine.groupby("weight_decay")["seed"].nunique() >= 5).all()  # the headline comparison: ≥ 5 seeds
-    assert set(lm.loc[lm["decay"] == "all", "weight_decay"]) == set(cosine["weight_decay"]) - {0.0}
+    assert {0.1, 1.0} <= set(lm.loc[lm["decay"] == "all", "weight_decay"]) <= set(cosine["weight_decay"]) - {0.0}
+    constant = lm[lm["schedule"] == "constant"]
+    assert {0.0, 1.0} <= set(constant["weight_decay"]) and (constant["decay"] == "matrices").all()
     for _, c in cosine.drop_duplicates("weight_decay").iterrows():  # the last tenth of the run near zero lr
         assert lr_factor("cosine", int(0.9 * c["steps"]), c["steps"], warmup=c["warmup"],
                          final=c["final_lr"] / c["lr"]) < 0.05

@@ -1,0 +1,789 @@
+"""Builds chapters/06_text.ipynb (the study, issue 21) from the cells listed here; run from the repository root.
+
+    python drafts/build_06_text.py chapters/06_text.ipynb
+"""
+import sys
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+cells = []
+
+
+def md(text):
+    cells.append(new_markdown_cell(text.strip("\n")))
+
+
+def code(text, tags=("hide-input",), figure=None, caption=None, alt=None):
+    meta = {"tags": list(tags)} if tags else {}
+    if figure:
+        meta["mystnb"] = {"figure": {"name": figure, "caption": caption}, "image": {"alt": alt}}
+    cells.append(new_code_cell(text.strip("\n"), metadata=meta))
+
+
+md(r"""
+# Weight decay in text models: Kim's CNN on MR and SST-2, and a character transformer
+
+[Chapter 5](05_vision.ipynb) measured weight decay on images. This chapter does it on text,
+with the two models a reader is most likely to have trained: Kim's convolutional sentence
+classifier {cite}`kim2014convolutional` and a small GPT-style character model trained with
+AdamW, as in nanoGPT {cite}`karpathy2022nanogpt`. It follows the protocol of
+{ref}`sec-vision-protocol`: every choice (λ, epoch) is made on a dev set, the test sentences
+only report, comparisons are paired (by fold or by seed) with 95 % intervals, and an
+optimum at the edge of its grid is called censored. Four questions:
+
+1. Does `wdlib`'s TextCNN reproduce Kim's CNN-rand (his Table 2: MR 76.1, SST-2 82.7), with
+   his 25 epochs and his dev-set early stopping?
+2. At one training budget, how do the usual regularizers of this network compare: none,
+   Kim's max-norm constraint, an L2 penalty with Adam (Adam + L2) and decoupled weight decay
+   (AdamW), each with dropout on and off, with λ chosen on the dev set?
+3. Should the embedding matrix be decayed? Coupled L2 and decoupled decay treat the rows of
+   rare words very differently, and the row norms against word frequency show it.
+4. In a character transformer trained until its learning rate has decayed to near zero,
+   does weight decay end with a *lower training loss*, the signature by which
+   {cite:t}`andriushchenko2023why` argue that in language models weight decay acts on the
+   optimization rather than as a regularizer?
+
+The data are the movie-review snippets of {cite:t}`pang2005seeing` (MR: 10,662 sentences,
+no official split, so ten-fold cross-validation with a dev set carved from the training
+folds, as in Kim's paper), the binary Stanford Sentiment Treebank
+{cite}`socher2013recursive` (SST-2: GLUE's 67,349 training phrases, 872 dev and 1,821
+labelled test sentences) and Tiny Shakespeare (1,115,394 characters). `wdlib.data` reads
+them from the folders named by `WDLIB_DATA_PATH` or downloads them and checks their sha256.
+
+**Where the numbers come from.** With `profile="full"` (the default) the chapter loads the
+results committed in `data/results/06_text/`, computed on a 2-core CPU by the commands that
+{ref}`sec-text-reproducing` gives with their compute time; `recompute=True` recomputes them.
+With `profile="quick"`, which the book's CI uses, it trains a much smaller version live
+through the same code, so the numbers of a quick build are that version's and the sentences
+about them need not hold.
+""")
+
+code(r"""
+# Parameters (papermill): `papermill chapters/06_text.ipynb out.ipynb -p profile quick`
+seed: int = 0  # added to every run's seed (initialization, dropout, batch order); the committed results use 0
+profile: str = "full"  # "full": the committed results of data/results/06_text/; "quick" (CI): a small version trained live
+recompute: bool = False  # with profile "full": recompute the full sweeps into runs/ instead of loading them (hours on 2 cores)
+""", tags=("parameters",))
+
+code(r"""
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.ticker import NullFormatter
+
+from wdlib import config, data, decay, experiments, plotting, runs, study, tracking, train
+from wdlib.models import build_model
+from wdlib.pages import glue_all
+
+config.check_profile(profile)
+plotting.use_style()
+NAMES = {"adam": "Adam + L2", "adamw": "AdamW"}
+
+
+def load(name):  # every configuration key filled in, defaults included
+    return experiments.load_results(name, profile, seed=seed, recompute=recompute,
+                                    complete=True)
+
+
+kim, kim_hist = load("text-kim-study")
+reg, emb = load("text-reg-study")
+lm, lm_hist = load("lm-study")
+glue_all({"n_runs": len(kim) + len(reg) + len(lm)})
+print(f"{profile} profile: text-kim-study {len(kim)}, text-reg-study {len(reg)}, "
+      f"lm-study {len(lm)} runs")
+""")
+
+md(r"""
+(sec-text-kim)=
+## 1. Kim's CNN-rand, reproduced
+
+Kim's network embeds each word in 300 dimensions (random uniform in ±0.25, learned), runs 100
+filters each of widths 3, 4 and 5 over the sentence, max-pools each over time, and classifies
+the 300 pooled features with dropout 0.5 and a linear layer whose class weight vectors are
+rescaled to norm 3 whenever they grow beyond it. Training is Adadelta
+{cite}`zeiler2012adadelta` (ρ = 0.95, ε = 10⁻⁶) on mini-batches of 50 for 25 epochs, and the
+reported accuracy is the test accuracy at the epoch with the best accuracy on a dev set (10 %
+of the training folds for MR, GLUE's dev set for SST-2). On MR each of the
+{glue:text}`mr_folds` folds is the test set once. An SST-2 epoch is
+{glue:text}`sst_epoch_ratio:.1f` times an MR epoch (Kim trains on its phrases), so its runs
+stop after {glue:text}`sst_patience` epochs without a better dev accuracy; every run is
+repeated over {glue:text}`sst_seeds` seeds on the one test set
+({numref}`fig-text-kim-epochs`).
+
+Two yardsticks sit beside each mean. The **test standard error**
+$\sqrt{p(1-p)/n}$ is the noise of measuring an accuracy $p$ on $n$ test sentences, whatever
+the training did: 0.4 points on MR's 10,662 (every sentence is tested once over the folds)
+and 0.9 points on SST-2's 1,821. The **interval** adds the training noise: for MR the
+t-interval over the folds (whose spread holds both), for SST-2 the seeds' standard error and
+the test standard error combined.
+""")
+
+code(r"""
+KIM_TABLE2 = {"mr": 0.761, "sst2": 0.827}  # Kim (2014), Table 2, CNN-rand
+N_TEST = {"mr": len(data.load_mr()[1]), "sst2": len(data.load_sst2("test")[1])}
+bf16 = kim[kim["precision"] == "bfloat16"]
+mr = bf16[bf16["dataset"] == "mr"].sort_values("fold")
+sst = bf16[bf16["dataset"] == "sst2"].sort_values("seed")
+
+
+def reproduction(part, dataset):
+    acc = part["test_acc"]
+    p, k, sd = float(acc.mean()), len(part), float(acc.std())
+    share = part["fold"].nunique() / part["folds"].iloc[0] if dataset == "mr" else 1
+    se_test = math.sqrt(p * (1 - p) / (N_TEST[dataset] * share))
+    if dataset == "mr":  # folds: each fold's accuracy holds its own test noise
+        half = study.t_quantile(0.975, k - 1) * sd / math.sqrt(k)
+    else:  # seeds on one test set: training noise and test noise add
+        half = 1.96 * math.hypot(sd / math.sqrt(k), se_test)
+    return {"runs": k, "epochs run": part["epochs_run"].mean(), "best epoch": part["best_epoch"].mean(),
+            "test accuracy": p, "sd": sd, "test SE": se_test, "low": p - half, "high": p + half,
+            "Kim (2014)": KIM_TABLE2[dataset], "gap (points)": 100 * (p - KIM_TABLE2[dataset])}
+
+
+runs_per_key = kim_hist.groupby("key")["epoch"].max()
+for t in (mr, sst):
+    t["epochs_run"] = t["key"].map(runs_per_key)
+kim_table = pd.DataFrame([reproduction(mr, "mr"), reproduction(sst, "sst2")],
+                         index=["MR (10-fold CV)", "SST-2 (test)"])
+kim_table.style.format({"runs": "{:d}", "epochs run": "{:.1f}", "best epoch": "{:.1f}",
+                        "gap (points)": "{:+.2f}"}, precision=4)
+""", tags=())
+
+code(r"""
+hist = kim_hist.merge(bf16[["key", "dataset", "fold", "seed"]], on="key")
+fig, axes = plt.subplots(1, 2, figsize=(6.85, 3.2), sharey=True, layout="constrained")
+mr_curve = hist[hist["dataset"] == "mr"].groupby("epoch")[["dev_acc", "test_acc"]].mean()
+axes[0].plot(mr_curve.index, mr_curve["dev_acc"], color="C0", label="dev")
+axes[0].plot(mr_curve.index, mr_curve["test_acc"], color="C1", label="test")
+for s, h in hist[hist["dataset"] == "sst2"].groupby("seed"):
+    axes[1].plot(h["epoch"], h["dev_acc"], color="C0", lw=1)
+    axes[1].plot(h["epoch"], h["test_acc"], color="C1", lw=1)
+for ax, ds, title in [(axes[0], "mr", "MR, mean over folds"),
+                      (axes[1], "sst2", "SST-2, one line per seed")]:
+    ax.axhline(KIM_TABLE2[ds], color="k", ls=":", lw=1, label="Kim, Table 2 (test)")
+    ax.set(xlabel="epoch", title=title)
+axes[0].set(ylabel="accuracy")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3);
+""", figure="fig-text-kim-epochs",
+    caption="Kim's CNN-rand: dev and test accuracy after each epoch on MR (left, mean over the "
+            "folds) and SST-2 (right, each seed until its early stop); dotted: Kim's reported "
+            "test accuracy. The reported accuracy of a run is its test accuracy at its best dev epoch.",
+    alt="Two panels of accuracy against epoch. On MR the dev and test curves rise over the first "
+        "few epochs and then stay level near Kim's line; on SST-2 the seeds' curves rise within "
+        "a few epochs and the runs stop some epochs later.")
+
+code(r"""
+rows = kim_table.to_dict("index")
+m, s = rows["MR (10-fold CV)"], rows["SST-2 (test)"]
+precision = study.paired(kim[kim["dataset"] == "mr"], {"precision": "float32"},
+                         {"precision": "bfloat16"}, "test_acc", pair_on="fold")
+mr_hist = hist[hist["dataset"] == "mr"]
+oracle = float(mr_hist.groupby("key")["test_acc"].max().mean())  # the epoch chosen on test
+
+
+def consistent(row):
+    inside = row["low"] <= row["Kim (2014)"] <= row["high"]
+    return "inside" if inside else "outside"
+
+
+glue_all({
+    "mr_folds": len(mr), "mr_acc": m["test accuracy"], "mr_sd": m["sd"], "mr_se": m["test SE"],
+    "mr_lo": m["low"], "mr_hi": m["high"], "mr_gap_pts": m["gap (points)"],
+    "mr_kim_inside": consistent(m), "mr_epochs": int(mr["epochs"].iloc[0]),
+    "mr_best_epoch_mean": float(mr["best_epoch"].mean()),
+    "mr_best_epoch_min": int(mr["best_epoch"].min()), "mr_best_epoch_max": int(mr["best_epoch"].max()),
+    "mr_last_epoch_folds": int((mr["best_epoch"] == mr["epochs"]).sum()),
+    "sst_seeds": len(sst), "sst_acc": s["test accuracy"], "sst_sd": s["sd"], "sst_se": s["test SE"],
+    "sst_lo": s["low"], "sst_hi": s["high"], "sst_gap_pts": s["gap (points)"],
+    "sst_kim_inside": consistent(s), "sst_patience": int(sst["patience"].iloc[0]),
+    "sst_epochs_min": int(sst["epochs_run"].min()), "sst_epochs_max": int(sst["epochs_run"].max()),
+    "sst_best_min": int(sst["best_epoch"].min()), "sst_best_max": int(sst["best_epoch"].max()),
+    "sst_epoch_ratio": runs.text_steps_per_epoch({"seed": 0, "dataset": "sst2"})
+                       / runs.text_steps_per_epoch({"seed": 0, "dataset": "mr"}),
+    "prec_diff": precision["mean"], "prec_lo": precision["low"], "prec_hi": precision["high"],
+    "prec_n": precision["n"], "oracle_gain_pts": 100 * (oracle - m["test accuracy"]),
+    "kim_hours": float(kim["wall_seconds"].sum() / 3600),
+})
+""", tags=("remove-cell",))
+
+md(r"""
+On MR the {glue:text}`mr_folds` folds give {glue:text}`mr_acc:.4f` ± {glue:text}`mr_sd:.4f`
+(standard deviation over folds; interval [{glue:text}`mr_lo:.4f`, {glue:text}`mr_hi:.4f`]),
+{glue:text}`mr_gap_pts:+.2f` points from Kim's 76.1, which lies {glue:text}`mr_kim_inside`
+the interval. The best dev epoch ranged from {glue:text}`mr_best_epoch_min` to
+{glue:text}`mr_best_epoch_max` of the {glue:text}`mr_epochs` (the last in
+{glue:text}`mr_last_epoch_folds` folds). On SST-2 the {glue:text}`sst_seeds` seeds give
+{glue:text}`sst_acc:.4f` ± {glue:text}`sst_sd:.4f` (interval [{glue:text}`sst_lo:.4f`,
+{glue:text}`sst_hi:.4f`]), {glue:text}`sst_gap_pts:+.2f` points from Kim's 82.7, which lies
+{glue:text}`sst_kim_inside` it; their best dev epochs were {glue:text}`sst_best_min` to
+{glue:text}`sst_best_max` and the runs stopped after {glue:text}`sst_epochs_min` to
+{glue:text}`sst_epochs_max` epochs.
+
+Every run computes in bfloat16 autocast (float32 weights, optimizer state and max-norm);
+{glue:text}`prec_n` MR folds run again in float32 differ from their bfloat16 twins by
+{glue:text}`prec_diff:+.4f` [{glue:text}`prec_lo:+.4f`, {glue:text}`prec_hi:+.4f`] in test
+accuracy. And one detail changes the result more than anything above: the accuracy is the test
+accuracy at the best *dev* epoch. Choosing the epoch on the test set would have added
+{glue:text}`oracle_gain_pts:.1f` points on MR, a leak of the kind
+[chapter 8](08_seed_claims.ipynb) finds in the seed post's Keras example
+(`validation_data=(x_test, y_test)`).
+""")
+
+md(r"""
+(sec-text-regularizers)=
+## 2. The regularizers at one budget, λ chosen on dev
+
+Is weight decay the right regularizer for this network? The comparison trains every variant
+for the same {glue:text}`reg_steps` steps ({glue:text}`reg_epochs` epochs of batches of 50)
+with the same optimizer (Adam, learning rate 10⁻³) on {glue:text}`reg_folds` MR folds, with
+dropout 0 and 0.5; the test accuracy is taken at the best dev epoch, as in
+{ref}`sec-text-kim`. The embeddings have {glue:text}`reg_dim` dimensions instead of 300 to
+fit the budget; everything else is Kim's network. The variants:
+
+* **none**: Adam alone;
+* **max-norm**: Kim's constraint, each class weight vector rescaled to norm ≤ 3 after each step;
+* **Adam + L2**: $\tfrac\lambda2\lVert\theta\rVert^2$ added to the loss (PyTorch's
+  `Adam(weight_decay=λ)`) on every weight matrix;
+* **AdamW**: decoupled decay, each step multiplying the same weights by $1-\eta\lambda$
+  {cite}`loshchilov2019decoupled`;
+
+and each decay either with the embedding matrix decayed like the other weights or spared.
+The two λ grids differ because the same λ means very different things to the two
+([chapter 4](04_conventions.ipynb)): AdamW's per-step shrinkage is $\eta\lambda$, Adam +
+L2's is divided by $\sqrt{\hat v}$. Both are half-decade grids.
+
+**The rule, written before the results** ({func}`wdlib.study.select`): for each form,
+dropout rate and treatment of the embeddings, the λ with the highest dev accuracy averaged
+over the folds, ties to the larger λ; a choice at an end of its grid is censored.
+{numref}`fig-text-regularizers` shows the dev accuracy the rule reads.
+""")
+
+code(r"""
+reg["variant"] = np.select([reg["weight_decay"] > 0, reg["max_norm"] > 0], [
+    reg["optimizer"].map(NAMES), "max-norm"], "none")
+decayed = reg[reg["weight_decay"] > 0]
+chosen = study.select(decayed, "weight_decay", metric="dev_acc",
+                      by=["optimizer", "dropout", "decay_embeddings"])
+dropouts = sorted(reg["dropout"].unique())
+fig, axes = plt.subplots(2, len(dropouts), figsize=(6.85, 5.2), sharey=True,
+                         squeeze=False, layout="constrained")
+for col, p in enumerate(dropouts):
+    for row, opt in enumerate(NAMES):
+        ax = axes[row, col]
+        d = decayed[(decayed["dropout"] == p) & (decayed["optimizer"] == opt)]
+        for emb_decayed, label in [(True, "embeddings decayed"), (False, "embeddings spared")]:
+            plotting.lambda_curve(d[d["decay_embeddings"] == emb_decayed], "dev_acc", ax=ax,
+                                  label=label)
+            pick = chosen[(chosen["optimizer"] == opt) & (chosen["dropout"] == p)
+                          & (chosen["decay_embeddings"] == emb_decayed)]
+            ax.plot(pick["weight_decay"], pick["dev_acc"], "k*", ms=9)
+        none = reg[(reg["variant"] == "none") & (reg["dropout"] == p)]["dev_acc"].mean()
+        ax.axhline(none, color="k", ls="--", lw=1, label="none")
+        ax.set(title=f"{NAMES[opt]}, dropout {p:g}", ylabel="", xlabel="λ")
+        ax.get_legend().remove()
+    axes[0, col].set(xlabel="")
+for ax in axes[:, 0]:
+    ax.set(ylabel="dev accuracy (best epoch)")
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3);
+""", figure="fig-text-regularizers",
+    caption="Dev accuracy at the best epoch against λ (mean over the folds with its 95 % "
+            "t-interval) for Adam + L2 (top) and AdamW (bottom), without and with dropout, the "
+            "embedding matrix decayed or spared; dashed: no regularizer; stars: the λ the rule "
+            "chooses.",
+    alt="Four panels of dev accuracy against λ on a log axis. Each has two curves, embeddings "
+        "decayed and spared, a dashed level for no regularizer and a star on each curve at the "
+        "chosen λ. The curves fall away at the largest λ, most steeply for Adam + L2 with the "
+        "embeddings decayed.")
+
+md(r"""
+Each chosen configuration is then compared with "none" at the same dropout, paired by fold:
+the mean difference of test accuracy with its 95 % t-interval over the folds, on dev (where
+it was chosen, so optimistic) and on test (where it reports).
+""")
+
+code(r"""
+def arm(opt, p, wd=0.0, emb_decayed=None, max_norm=0.0):
+    out = {"optimizer": opt, "dropout": p, "weight_decay": wd, "max_norm": max_norm}
+    return out if emb_decayed is None else {**out, "decay_embeddings": emb_decayed}
+
+
+def chosen_arm(c):
+    return arm(c["optimizer"], c["dropout"], c["weight_decay"], bool(c["decay_embeddings"]))
+
+
+def label(c):
+    where = "emb. decayed" if c["decay_embeddings"] else "emb. spared"
+    edge = " (censored)" if c["censored"] else ""
+    return f"{NAMES[c['optimizer']]}, λ = {c['weight_decay']:g}{edge}, {where}"
+
+
+def comparisons(p):
+    none = arm("adam", p)
+    rows = [{"label": "max-norm 3", "a": none, "b": arm("adam", p, max_norm=3.0)}]
+    for _, c in chosen[chosen["dropout"] == p].iterrows():
+        rows.append({"label": label(c), "a": none, "b": chosen_arm(c)})
+    return [{**r, "runs": reg, "metrics": ("dev_acc", "test_acc"), "pair_on": "fold"}
+            for r in rows]
+
+
+reg_tables = {p: study.comparison_table(comparisons(p)) for p in dropouts}
+FORMAT = {c: "{:+.4f}" for c in reg_tables[dropouts[-1]].columns
+          if c.startswith(("val_", "test_"))} | {"test_detectable": "{:.4f}"}
+reg_tables[dropouts[-1]].style.format(FORMAT).hide(axis="index")
+""")
+
+code(r"""
+if len(dropouts) > 1:
+    display(reg_tables[dropouts[0]].style.format(FORMAT).hide(axis="index"))
+""")
+
+code(r"""
+both = pd.concat(reg_tables.values(), keys=dropouts, names=["dropout"]).reset_index(0)
+decays = both[~both["comparison"].str.startswith("max-norm")]
+maxnorm = reg[reg["variant"].isin(["none", "max-norm"])].pivot_table(
+    index=["dropout", "fold"], columns="variant", values="test_acc")
+drop = study.paired(reg[reg["variant"] == "none"], {"dropout": min(dropouts)},
+                    {"dropout": max(dropouts)}, "test_acc", pair_on="fold")
+best = chosen.loc[chosen["dev_acc"].idxmax()]  # the best configuration on dev, of all
+best_row = decays[(decays["dropout"] == best["dropout"])
+                  & (decays["comparison"] == label(best))].iloc[0]
+steps = int(reg["epochs"].iloc[0]) * runs.text_steps_per_epoch(
+    {"seed": 0, "dataset": "mr", "fold": int(reg["fold"].min())})
+glue_all({
+    "reg_folds": int(reg["fold"].nunique()), "reg_epochs": int(reg["epochs"].iloc[0]),
+    "reg_dim": int(reg["embed_dim"].iloc[0]), "reg_steps": steps,
+    "reg_last_epoch_share": float((reg["best_epoch"] == reg["epochs"]).mean()),
+    "reg_censored": int(chosen["censored"].sum()), "reg_choices": len(chosen),
+    "reg_n_arms": len(decays),
+    "reg_n_better": int((decays["verdict"] == "B better").sum()),
+    "reg_n_worse": int((decays["verdict"] == "A better").sum()),
+    "reg_gain_max": float(decays["test_diff"].max()), "reg_gain_min": float(decays["test_diff"].min()),
+    "reg_hi_max": float(decays["test_high"].max()),
+    "reg_detectable": float(decays["test_detectable"].median()),
+    "maxnorm_same": int((maxnorm["none"] == maxnorm["max-norm"]).sum()),
+    "maxnorm_pairs": len(maxnorm),
+    "drop_diff": drop["mean"], "drop_lo": drop["low"], "drop_hi": drop["high"],
+    "best_label": label(best), "best_dropout": float(best["dropout"]),
+    "best_diff": float(best_row["test_diff"]), "best_lo": float(best_row["test_low"]),
+    "best_hi": float(best_row["test_high"]), "best_verdict": best_row["verdict"],
+})
+""", tags=("remove-cell",))
+
+md(r"""
+Of the {glue:text}`reg_n_arms` tuned weight-decay configurations (two forms, two treatments of
+the embeddings, two dropout rates), {glue:text}`reg_n_better` beat "none" on test with an
+interval that excludes zero and {glue:text}`reg_n_worse` lose to it; their paired test
+differences range from {glue:text}`reg_gain_min:+.4f` to {glue:text}`reg_gain_max:+.4f`, and
+with {glue:text}`reg_folds` folds the design detects about {glue:text}`reg_detectable:.4f`
+(median over the rows, 80 % power). {glue:text}`reg_censored` of the
+{glue:text}`reg_choices` choices of λ are censored. The configuration with the best dev
+accuracy of all, {glue:text}`best_label` with dropout {glue:text}`best_dropout:g`, changes
+the test accuracy by {glue:text}`best_diff:+.4f` [{glue:text}`best_lo:+.4f`,
+{glue:text}`best_hi:+.4f`]: {glue:text}`best_verdict`.
+
+Two regularizers do nothing measurable here. **Kim's max-norm constraint never binds** with
+Adam at this budget: no class vector reaches norm 3, so the constrained runs are bit for bit
+the unconstrained ones in {glue:text}`maxnorm_same` of the {glue:text}`maxnorm_pairs` fold
+and dropout pairs. **Dropout 0.5** changes the accuracy without decay by
+{glue:text}`drop_diff:+.4f` [{glue:text}`drop_lo:+.4f`, {glue:text}`drop_hi:+.4f`]. Early
+stopping on the dev set, which every variant has, is a regularizer too: the best dev epoch is
+the last one in only {glue:text}`reg_last_epoch_share:.0%` of the runs, so the budget does not
+cut the runs short.
+""")
+
+md(r"""
+(sec-text-embeddings)=
+## 3. The embedding matrix: decay it or spare it?
+
+Most of this network's weights are in the embedding matrix (one row per word of the training
+vocabulary), and most of its rows belong to rare words: {glue:text}`once_share:.0%` of the
+words of a training split occur in it once. A row receives a data gradient only in the steps
+whose batch holds its word, so for rare words the decay term acts almost alone, and there the
+two kinds of decay part ways:
+
+* **AdamW** multiplies every decayed row by $1-\eta\lambda$ per step, whatever its gradient:
+  after $T$ steps a row that the data never touch has shrunk to
+  $(1-\eta\lambda)^T \approx e^{-\eta\lambda T}$ of its norm.
+* **Adam + L2** puts $\lambda w$ into the gradient, and Adam divides the gradient by its own
+  running RMS. For a row the data do not touch, the gradient *is* $\lambda w$, so the update
+  is about $\eta\,\mathrm{sign}(w)$ per coordinate: each weight walks to zero by $\eta$ per
+  step, at a speed that does not depend on λ (as long as $\lambda\lvert w\rvert$ is well
+  above Adam's ε = 10⁻⁸), and then oscillates around zero.
+
+The cell below checks both predictions on one untouched row, initialized as TextCNN's, for
+as many steps as a run of {ref}`sec-text-regularizers` takes, at the λ each form chose with
+dropout 0.5 and the embeddings decayed.
+""")
+
+code(r"""
+p_emb = max(dropouts)
+pick = chosen[(chosen["dropout"] == p_emb) & chosen["decay_embeddings"]].set_index("optimizer")
+lam = {opt: float(pick.loc[opt, "weight_decay"]) for opt in NAMES}
+lr = float(reg["lr"].iloc[0])
+row = torch.empty(int(reg["embed_dim"].iloc[0])).uniform_(
+    -0.25, 0.25, generator=torch.Generator().manual_seed(0))  # Kim's initialization
+optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+sim = {opt: decay.decay_only_shrinkage(optimizers[opt], row, lr=lr, weight_decay=lam[opt],
+                                       steps=steps) for opt in NAMES}  # no data gradient
+theory = math.exp(-lr * lam["adamw"] * steps)
+print(f"{steps} steps at lr {lr:g}: Adam + L2 (λ = {lam['adam']:g}) leaves {sim['adam']:.3f} "
+      f"of the norm, AdamW (λ = {lam['adamw']:g}) {sim['adamw']:.3f} (exp(-ηλT) = {theory:.3f})")
+""", tags=())
+
+md(r"""
+Now the trained networks. Every run of {ref}`sec-text-regularizers` recorded the norms of its
+embedding rows at initialization and at the end, grouped by how often the word occurs in the
+training split (bins of powers of two). {numref}`fig-text-embedding-norms` plots the final
+norm over the initial one, averaged over the {glue:text}`reg_folds` folds, for each form at
+the λ it chose (dropout {glue:text}`p_emb:g`).
+""")
+
+code(r"""
+e = emb.merge(reg[["key", "optimizer", "weight_decay", "decay_embeddings", "dropout",
+                   "variant", "fold"]], on="key")
+e = e[e["dropout"] == p_emb].assign(ratio=lambda d: d["norm"] / d["init_norm"])
+spared_pick = chosen[(chosen["dropout"] == p_emb) & ~chosen["decay_embeddings"]]
+spared_pick = spared_pick.set_index("optimizer")["weight_decay"]
+curves = {"none": e[e["variant"] == "none"]}
+for opt in NAMES:
+    for emb_decayed, wd in [(True, lam[opt]), (False, float(spared_pick[opt]))]:
+        where = "decayed" if emb_decayed else "spared"
+        mask = ((e["optimizer"] == opt) & (e["weight_decay"] == wd)
+                & (e["decay_embeddings"] == emb_decayed))
+        curves[f"{NAMES[opt]} λ = {wd:g}, embeddings {where}"] = e[mask]
+curves = {k: v.groupby("count_low")["ratio"].mean() for k, v in curves.items()}
+fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+styles = ["k-", "C0-", "C0:", "C1-", "C1:"]
+for (name, c), style in zip(curves.items(), styles):
+    ax.plot(c.index, c.values, style, marker="o", ms=3, label=name)
+ax.axhline(sim["adamw"], color="C1", lw=0.8, alpha=0.6)
+ax.axhline(sim["adam"], color="C0", lw=0.8, alpha=0.6)
+ax.set_xscale("log", base=2)
+ax.xaxis.set_major_formatter("{x:g}")
+ax.xaxis.set_minor_formatter(NullFormatter())
+ax.set(xlabel="occurrences of the word in the training split (bin start)",
+       ylabel="final / initial row norm")
+fig.legend(loc="outside lower center", ncol=2);
+""", figure="fig-text-embedding-norms",
+    caption="Embedding rows after training, final over initial norm against the word's "
+            "frequency in the training split (mean over the folds), at each form's chosen λ "
+            "with the embeddings decayed (solid) and spared (dotted); thin horizontal lines: a row "
+            "that the data never touch, under Adam + L2 (blue) and AdamW (orange).",
+    alt="Row-norm ratio against word frequency on a log-2 axis. No decay and the spared runs stay "
+        "near one at every frequency; AdamW with decayed embeddings sits at one lower level at "
+        "every frequency; Adam + L2 with decayed embeddings is near zero for rare words and rises "
+        "with frequency.")
+
+code(r"""
+vocab = e[e["variant"] == "none"].groupby("count_low")["words"].mean()
+keys = list(curves)
+
+
+def spare_vs_decay(opt, p):
+    c = chosen[(chosen["optimizer"] == opt) & (chosen["dropout"] == p)]
+    a = chosen_arm(c[c["decay_embeddings"]].iloc[0])
+    b = chosen_arm(c[~c["decay_embeddings"]].iloc[0])
+    return study.paired(reg, a, b, "test_acc", pair_on="fold")
+
+
+spare = {(opt, p): spare_vs_decay(opt, p) for opt in NAMES for p in dropouts}
+glued = {"once_share": float(vocab.iloc[0] / vocab.sum()), "p_emb": float(p_emb),
+         "sim_l2": sim["adam"], "sim_w": sim["adamw"], "sim_w_theory": theory,
+         "lam_l2": lam["adam"], "lam_w": lam["adamw"], "sim_steps": steps}
+for key, short in zip(keys, ["none", "l2d", "l2s", "wd", "ws"]):
+    glued[f"rare_{short}"] = float(curves[key].iloc[0])
+    glued[f"freq_{short}"] = float(curves[key].iloc[-1])
+for (opt, p), c in spare.items():
+    tag = f"{'l2' if opt == 'adam' else 'w'}_d{int(10 * p)}"
+    glued.update({f"spare_{tag}": c["mean"], f"spare_{tag}_lo": c["low"],
+                  f"spare_{tag}_hi": c["high"]})
+glue_all(glued)
+pd.DataFrame([{"form": NAMES[opt], "dropout": p, "spared − decayed": c["mean"],
+               "low": c["low"], "high": c["high"], "folds": c["n"]}
+              for (opt, p), c in spare.items()]).style.format(precision=4).hide(axis="index")
+""")
+
+md(r"""
+The trained rows follow the two mechanisms.
+
+* **AdamW is blind to frequency.** With the embeddings decayed at λ = {glue:text}`lam_w:g`,
+  rows of every frequency end near the same fraction of their initial norm
+  ({glue:text}`rare_wd:.2f` for words seen once, {glue:text}`freq_wd:.2f` for the most
+  frequent), close to the untouched-row prediction $e^{-\eta\lambda T}$ =
+  {glue:text}`sim_w_theory:.3f`.
+* **Adam + L2 erases rare words and spares frequent ones.** At λ = {glue:text}`lam_l2:g`,
+  words seen once keep {glue:text}`rare_l2d:.3f` of their norm, the most frequent
+  {glue:text}`freq_l2d:.2f`; an untouched row keeps {glue:text}`sim_l2:.3f`. A row that is
+  touched keeps more, because Adam's second-moment estimate remembers each data gradient for
+  about $1/(1-\beta_2)$ = 1,000 steps and the decay's step $\eta\lambda w/\sqrt{\hat v}$ is
+  small while it does. Coupled L2 under Adam acts like a soft vocabulary cut-off whose
+  frequency threshold λ sets.
+* **Sparing the embeddings leaves every row where training put it**, as without decay (words
+  seen once: {glue:text}`rare_none:.2f` without decay, {glue:text}`rare_l2s:.2f` and
+  {glue:text}`rare_ws:.2f` with Adam + L2 and AdamW spared).
+
+Whether that matters for accuracy is the table above: sparing instead of decaying the
+embeddings, each at its own chosen λ, changes the test accuracy of Adam + L2 by
+{glue:text}`spare_l2_d5:+.4f` [{glue:text}`spare_l2_d5_lo:+.4f`,
+{glue:text}`spare_l2_d5_hi:+.4f`] and of AdamW by {glue:text}`spare_w_d5:+.4f`
+[{glue:text}`spare_w_d5_lo:+.4f`, {glue:text}`spare_w_d5_hi:+.4f`] with dropout 0.5.
+""")
+
+md(r"""
+(sec-text-transformer)=
+## 4. A character transformer: does weight decay lower the final training loss?
+
+The model is nanoGPT's CPU configuration {cite}`karpathy2022nanogpt`: 4 layers, 4 heads,
+128-dimensional embeddings, context 64, batches of 12, no dropout, LayerNorm before each
+attention and MLP block, the input embedding tied to the output layer
+({glue:text}`lm_params:,` parameters). AdamW (β = (0.9, 0.99), gradients clipped at norm 1)
+runs {glue:text}`lm_steps:,` steps ({glue:text}`lm_passes:.1f` passes over the training
+text) with a learning rate warmed up over 100 steps to 10⁻³ and cosine-decayed to
+{glue:text}`lm_final_lr:g`, so that the run ends at a near-zero learning rate, where
+{cite:t}`andriushchenko2023why` see weight decay's runs end *below* the undecayed ones in
+training loss. By nanoGPT's rule only tensors with two or more dimensions are decayed (the
+weight matrices and the embedding; biases and LayerNorm parameters are not). Every loss is
+measured on the same fixed windows for every run: the whole validation split
+({glue:text}`lm_val_windows:,` windows of 64 characters) and as many evenly spaced training
+windows. The arms:
+
+* λ ∈ {0, 0.1, 0.3, 1} with nanoGPT's rule, on {glue:text}`lm_main_seeds` seeds;
+* every tensor decayed, at λ = 0.1 and 1, and a constant learning rate after the warm-up, at
+  λ = 0 and 1, on {glue:text}`lm_side_seeds` seeds.
+""")
+
+code(r"""
+GROUP = ["schedule", "decay", "weight_decay"]
+lm_table = (lm.groupby(GROUP)[["train_loss", "val_loss"]].agg(["mean", "std", "count"])
+            .sort_index(ascending=[True, False, True]))
+lm_table.columns = [f"{a} {b}".replace("_loss", "") for a, b in lm_table.columns]
+lm_table = lm_table.drop(columns="val count").rename(columns={"train count": "seeds"})
+lm_table.style.format(precision=4).format({"seeds": "{:d}"})
+""")
+
+code(r"""
+main = lm[(lm["schedule"] == "cosine") & (lm["decay"] == "matrices")]
+lam_grid = sorted(main["weight_decay"].unique())
+h = lm_hist.merge(main[["key", "seed", "weight_decay"]], on="key")
+fig, axes = plt.subplots(1, 2, figsize=(6.85, 3.2), sharex=True, layout="constrained")
+for ax, metric, title in [(axes[0], "train_loss", "training loss"),
+                          (axes[1], "val_loss", "validation loss")]:
+    wide = h.pivot_table(index=["seed", "step"], columns="weight_decay", values=metric)
+    diff = wide.sub(wide[0.0], axis=0).drop(columns=0.0).reset_index()
+    for i, wd in enumerate(lam_grid[1:]):
+        s = diff.groupby("step")[wd].agg(["mean", "std", "count"])
+        half = s["std"] / np.sqrt(s["count"]) * study.t_quantile(0.975, int(s["count"].min()) - 1)
+        ax.plot(s.index, s["mean"], color=f"C{i}", label=f"λ = {wd:g}")
+        ax.fill_between(s.index, s["mean"] - half, s["mean"] + half, color=f"C{i}", alpha=0.2)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(title=title, xlabel="step")
+axes[0].set(ylabel="λ minus λ = 0 (nats per character)")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3);
+""", figure="fig-text-lm-along",
+    caption="The character transformer with nanoGPT's rule and the cosine schedule: each λ's "
+            "loss minus that of λ = 0 on the same seed, along the run (mean over the seeds with "
+            "its 95 % t-interval), on the fixed training (left) and validation (right) windows. "
+            "Below zero, weight decay is ahead.",
+    alt="Two panels of a loss difference against training step, one curve per λ with a shaded "
+        "interval and a zero line.")
+
+code(r"""
+def versus(runs_, a, b, metric):
+    c = study.paired(runs_, a, b, metric)
+    return {"n": c["n"], "diff": c["mean"], "low": c["low"], "high": c["high"]}
+
+
+base = {"schedule": "cosine", "decay": "matrices"}
+signature = pd.DataFrame([{"λ": wd, "loss": metric, **versus(lm, {**base, "weight_decay": 0.0},
+                                                             {**base, "weight_decay": wd}, metric)}
+                          for wd in lam_grid[1:] for metric in ("train_loss", "val_loss")])
+signature.style.format(precision=4).format({"λ": "{:g}", "n": "{:d}"}).hide(axis="index")
+""")
+
+code(r"""
+def lam_tag(wd):
+    return f"{wd:g}".replace(".", "p")
+
+
+glued = {}
+for _, r in signature.iterrows():
+    tag = f"{'dtrain' if r['loss'] == 'train_loss' else 'dval'}_{lam_tag(r['λ'])}"
+    glued.update({f"lm_{tag}": r["diff"], f"lm_{tag}_lo": r["low"], f"lm_{tag}_hi": r["high"]})
+train_rows = signature[signature["loss"] == "train_loss"]
+lower = train_rows[train_rows["high"] < 0]["λ"].tolist()
+higher = train_rows[train_rows["low"] > 0]["λ"].tolist()
+glued["lm_signature"] = ("appears: λ = " + ", ".join(f"{w:g}" for w in lower)
+                         + " ends with a lower training loss than λ = 0") if lower else (
+    "does not appear: no λ ends with a training loss below that of λ = 0")
+glued["lm_higher"] = ", ".join(f"{w:g}" for w in higher) or "none"
+# nanoGPT's rule against decaying every tensor, the schedules, on the seeds both arms have
+for wd in sorted(lm.loc[lm["decay"] == "all", "weight_decay"].unique()):
+    c = versus(lm, {**base, "weight_decay": wd}, {"schedule": "cosine", "decay": "all",
+                                                  "weight_decay": wd}, "val_loss")
+    glued.update({f"lm_all_{lam_tag(wd)}": c["diff"], f"lm_all_{lam_tag(wd)}_lo": c["low"],
+                  f"lm_all_{lam_tag(wd)}_hi": c["high"]})
+for wd in sorted(lm.loc[lm["schedule"] == "constant", "weight_decay"].unique()):
+    for metric, short in (("val_loss", "val"), ("train_loss", "train")):
+        c = versus(lm, {"schedule": "constant", "decay": "matrices", "weight_decay": wd},
+                   {**base, "weight_decay": wd}, metric)
+        glued.update({f"lm_cos_{short}_{lam_tag(wd)}": c["diff"],
+                      f"lm_cos_{short}_{lam_tag(wd)}_lo": c["low"],
+                      f"lm_cos_{short}_{lam_tag(wd)}_hi": c["high"]})
+first = lm.iloc[0]
+shape = {k: int(first[k]) for k in ("block_size", "n_layer", "n_head", "n_embd")}
+model = build_model("char_transformer", vocab_size=65, **shape)
+text = data.load_tinyshakespeare()
+n_train = int(0.9 * len(text))  # nanoGPT's 90 % training split
+glued.update({
+    "lm_params": sum(p.numel() for p in model.parameters()),
+    "lm_steps": int(first["steps"]), "lm_final_lr": float(first["final_lr"]),
+    "lm_passes": int(first["steps"]) * int(first["batch_size"]) * shape["block_size"] / n_train,
+    "lm_val_windows": len(train.lm_eval_starts(len(text) - n_train, shape["block_size"])),
+    "lm_main_seeds": int(main["seed"].nunique()),
+    "lm_side_seeds": int(lm[lm["decay"] == "all"]["seed"].nunique()),
+    "lm_minutes": float(lm["wall_seconds"].mean() / 60),
+})
+glue_all(glued)
+""", tags=("remove-cell",))
+
+md(r"""
+**The signature** {glue:text}`lm_signature`. λ = 0.1, nanoGPT's default, changes the final
+training loss by {glue:text}`lm_dtrain_0p1:+.4f` [{glue:text}`lm_dtrain_0p1_lo:+.4f`,
+{glue:text}`lm_dtrain_0p1_hi:+.4f`] and the validation loss by {glue:text}`lm_dval_0p1:+.4f`
+[{glue:text}`lm_dval_0p1_lo:+.4f`, {glue:text}`lm_dval_0p1_hi:+.4f`]; λ = 1 by
+{glue:text}`lm_dtrain_1:+.4f` [{glue:text}`lm_dtrain_1_lo:+.4f`,
+{glue:text}`lm_dtrain_1_hi:+.4f`] and {glue:text}`lm_dval_1:+.4f` [{glue:text}`lm_dval_1_lo:+.4f`,
+{glue:text}`lm_dval_1_hi:+.4f`] (nats per character, paired by seed).
+
+**The schedule.** Ending the cosine decay at {glue:text}`lm_final_lr:g` instead of keeping
+the learning rate constant changes the validation loss by {glue:text}`lm_cos_val_0:+.4f`
+[{glue:text}`lm_cos_val_0_lo:+.4f`, {glue:text}`lm_cos_val_0_hi:+.4f`] without decay and by
+{glue:text}`lm_cos_val_1:+.4f` [{glue:text}`lm_cos_val_1_lo:+.4f`,
+{glue:text}`lm_cos_val_1_hi:+.4f`] at λ = 1.
+
+**Which tensors to decay.** Decaying the biases and LayerNorm parameters too, instead of
+nanoGPT's matrices only, changes the validation loss by {glue:text}`lm_all_0p1:+.4f`
+[{glue:text}`lm_all_0p1_lo:+.4f`, {glue:text}`lm_all_0p1_hi:+.4f`] at λ = 0.1 and by
+{glue:text}`lm_all_1:+.4f` [{glue:text}`lm_all_1_lo:+.4f`, {glue:text}`lm_all_1_hi:+.4f`]
+at λ = 1.
+""")
+
+md(r"""
+(sec-text-lm-norms)=
+### Weight norms against AdamW's equilibrium
+
+With a constant learning rate η and decay λ, the random-walk model of
+{cite:t}`kosson2024rotational` predicts that a weight whose loss does not depend on its scale
+settles at $\lVert W\rVert \approx \sqrt{\eta C/(2\lambda)}$ ($C$ entries;
+{func}`wdlib.tracking.adamw_equilibrium`) after a few multiples of $1/(2\eta\lambda)$ steps.
+In this pre-LayerNorm transformer no matrix is exactly scale-invariant (LayerNorm precedes the
+matrices, it does not follow them, and the blocks add their outputs to the residual stream),
+so the prediction is a yardstick here, not a theorem. {numref}`fig-text-lm-norms` compares it
+with each matrix's norm at the end of the constant-rate runs at λ = 1
+({glue:text}`eq_timescales:.0f` timescales).
+""")
+
+code(r"""
+const = lm[(lm["schedule"] == "constant") & (lm["weight_decay"] > 0)]
+numel = {n: p.numel() for n, p in model.named_parameters() if p.dim() >= 2}
+last = lm_hist[lm_hist["key"].isin(const["key"])].sort_values("step").groupby("key").tail(1)
+rows = []
+for _, run in const.iterrows():
+    end = last[last["key"] == run["key"]].iloc[0]
+    for name, c in numel.items():
+        pred = tracking.adamw_equilibrium(float(run["lr"]), float(run["weight_decay"]), c)["norm"]
+        rows.append({"seed": run["seed"], "name": name, "norm": end[f"norm:{name}"],
+                     "predicted": pred, "kind": name.split(".")[-2]})
+eq = pd.DataFrame(rows).assign(ratio=lambda d: d["norm"] / d["predicted"])
+fig, ax = plt.subplots(figsize=(5.2, 3.6), layout="constrained")
+for i, (kind, d) in enumerate(eq.groupby("kind")):
+    ax.plot(d["predicted"], d["norm"], "o", color=f"C{i}", ms=4, label=kind)
+lim = [0.8 * eq[["predicted", "norm"]].min().min(), 1.25 * eq[["predicted", "norm"]].max().max()]
+ax.plot(lim, lim, "k:", lw=1, label="norm = prediction")
+ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim, xlabel="predicted equilibrium norm",
+       ylabel="norm at the end")
+plotting.plain_log_ticks(ax)
+ax.legend(fontsize="small");
+""", figure="fig-text-lm-norms",
+    caption="Each weight matrix of the character transformer at the end of the constant-rate "
+            "runs with λ = 1 (one dot per matrix and seed) against AdamW's equilibrium norm "
+            "$\\sqrt{\\eta C/(2\\lambda)}$ for its size; dotted: equality.",
+    alt="Log-log scatter of final norm against predicted norm, one colour per kind of matrix, "
+        "with the diagonal dotted.")
+
+code(r"""
+by_kind = eq.groupby("kind")["ratio"].agg(["min", "max"])
+glue_all({"eq_ratio_min": float(eq["ratio"].min()), "eq_ratio_max": float(eq["ratio"].max()),
+          "eq_ratio_median": float(eq["ratio"].median()),
+          "eq_timescales": float(2 * const["lr"].iloc[0] * const["weight_decay"].iloc[0]
+                                 * const["steps"].iloc[0]),
+          "eq_kind_low": by_kind["max"].idxmin(), "eq_kind_high": by_kind["min"].idxmax()})
+""", tags=("remove-cell",))
+
+md(r"""
+The matrices end between {glue:text}`eq_ratio_min:.2f` and {glue:text}`eq_ratio_max:.2f`
+times the prediction (median {glue:text}`eq_ratio_median:.2f`).
+""")
+
+md(r"""
+(sec-text-reproducing)=
+## 5. Reproducing these results
+""")
+
+code(r"""
+note = experiments.results_note("06_text")
+glue_all({"full_wall_min": note.wall_minutes,
+          "core_hours": float(sum(t["wall_seconds"].sum() for t in (kim, reg, lm)) / 3600)})
+print(note.text)
+""")
+
+md(r"""
+The full profile took {glue:text}`full_wall_min:.0f` minutes of wall time
+({glue:text}`core_hours:.1f` core-hours) with the commands printed above, run from the
+repository root (`make results-06` runs them; a killed run resumes without redoing finished
+runs). Each row records the code version, the library versions and the hardware that
+determine its bits; one row re-runs on its own and is compared with the stored one
+({mod}`wdlib.recheck`):
+
+```bash
+python -m wdlib.sweep lm-study --profile full --rerun <key>              # the whole run
+python -m wdlib.sweep lm-study --profile full --rerun <key> \
+    --prefix 500 --rtol auto                                              # its first 500 steps
+```
+
+Equal bits are expected only where the row's recorded numerics match the machine that re-runs
+it; elsewhere bfloat16 and float32 kernels round differently from the first step on.
+
+## What this chapter found
+
+In the full results, each with its 95 % interval in the sections above:
+
+* **Kim's CNN-rand reproduces**: MR {glue:text}`mr_acc:.4f` over ten folds
+  ({glue:text}`mr_gap_pts:+.2f` points from Kim), SST-2 {glue:text}`sst_acc:.4f` over
+  {glue:text}`sst_seeds` seeds ({glue:text}`sst_gap_pts:+.2f` points), with the test
+  accuracy taken at the best dev epoch; choosing it on test would add
+  {glue:text}`oracle_gain_pts:.1f` points.
+* **At one budget with Adam and λ chosen on dev**, {glue:text}`reg_n_better` of
+  {glue:text}`reg_n_arms` tuned weight-decay configurations beat no regularizer on test; the
+  best on dev changes test accuracy by {glue:text}`best_diff:+.4f`
+  [{glue:text}`best_lo:+.4f`, {glue:text}`best_hi:+.4f`]. Max-norm never binds.
+* **Adam + L2 erases the embeddings of rare words**, AdamW shrinks every row by the same
+  factor; sparing the embeddings leaves them where training put them.
+* **In the character transformer**, the lower-final-training-loss signature
+  {glue:text}`lm_signature`.
+""")
+
+
+def main(path):
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"}})
+    nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
