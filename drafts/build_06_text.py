@@ -151,7 +151,7 @@ kim_table = pd.DataFrame([reproduction(mr, "mr"), reproduction(sst, "sst2")],
                          index=["MR (10-fold CV)", "SST-2 (test)"])
 kim_table.style.format({"runs": "{:d}", "epochs run": "{:.1f}", "best epoch": "{:.1f}",
                         "gap (points)": "{:+.2f}"}, precision=4)
-""", tags=())
+""")
 
 code(r"""
 hist = kim_hist.merge(bf16[["key", "dataset", "fold", "seed"]], on="key")
