@@ -214,3 +214,34 @@ def test_flatness_knows_a_flat_curve_from_a_peaked_one():
     assert 0.91 < share < 0.99  # pure noise: flat in about 95 % of draws
     with pytest.raises(ValueError, match="same number"):
         study.flatness(pd.DataFrame(rows).iloc[1:])
+
+
+def test_blocked_flatness_removes_the_blocks_and_matches_a_two_way_anova():
+    """Folds as blocks: the residual variance of value + block (statsmodels' OLS as the oracle), Tukey's quantile
+    at (k − 1)(s − 1) degrees of freedom; pure noise on top of large block shifts is flat in about 95 % of draws,
+    and a peak smaller than the block shifts is found blocked but not unblocked."""
+    import statsmodels.formula.api as smf
+    from statsmodels.stats.libqsturng import qsturng
+
+    wds = [1e-3, 1e-2, 1e-1, 1.0, 10.0]
+
+    def draw(i, peak=0.0):
+        rng = np.random.default_rng(i)
+        shift = rng.normal(scale=0.05, size=5)  # one dev set per fold: every λ moves together
+        return pd.DataFrame([{"weight_decay": wd, "fold": f, "dev_acc": 0.8 + shift[f] + 0.005 * rng.normal()
+                              + (peak if wd == 0.1 else 0.0)} for wd in wds for f in range(5)])
+
+    runs = draw(0)
+    out = study.flatness(runs, metric="dev_acc", seed="fold", blocked=True).iloc[0]
+    fit = smf.ols("dev_acc ~ C(weight_decay) + C(fold)", data=runs).fit()
+    assert out["df"] == fit.df_resid == 16 and out["se"] == pytest.approx(np.sqrt(fit.mse_resid / 5), rel=1e-10)
+    assert out["noise_high"] == pytest.approx(qsturng(0.95, 5, 16), rel=1e-3)
+    share = np.mean([bool(study.flatness(draw(i), metric="dev_acc", seed="fold", blocked=True)["flat"].iloc[0])
+                     for i in range(1, 401)])
+    assert 0.91 < share < 0.99
+    peaked = draw(7, peak=0.02)
+    assert not study.flatness(peaked, metric="dev_acc", seed="fold", blocked=True)["flat"].iloc[0]
+    assert study.flatness(peaked, metric="dev_acc", seed="fold")["flat"].iloc[0]  # the block shifts hide it
+    with pytest.raises(ValueError, match="every fold once at every weight_decay"):
+        study.flatness(runs.assign(fold=runs["fold"].where(runs.index != 0, 1)), metric="dev_acc", seed="fold",
+                       blocked=True)  # fold 1 twice at λ = 0.001, fold 0 never

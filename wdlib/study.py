@@ -320,7 +320,7 @@ def _studentized_range_quantile(q: float, k: int, df: int) -> float:
 
 
 def flatness(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "val_acc", by: Sequence[str] = (),
-             seed: str = "seed", confidence: float = 0.95) -> pd.DataFrame:
+             seed: str = "seed", confidence: float = 0.95, blocked: bool = False) -> pd.DataFrame:
     """Whether a curve of ``metric`` against ``over`` is flatter than its seeds' noise: is there an optimum to find?
 
     For each group of ``by``: the ``spread`` (largest minus smallest mean
@@ -332,6 +332,13 @@ def flatness(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "v
     ``confidence`` quantile and ``flat`` is ``z <= noise_high``: the values
     of ``over`` differ by no more than the seeds alone make them differ, so an
     argmax over them picks noise.
+
+    ``blocked=True`` treats each ``seed`` as a block shared by every value of
+    ``over`` (the folds of a cross-validation, whose dev sets differ: a fold
+    shifts every λ's accuracy alike): the variance is then that of the
+    residuals of the additive model value + block, with ``(k − 1)(s − 1)``
+    degrees of freedom (Tukey's test in a randomized block design), so that
+    differences between blocks no longer count as noise.
 
     Parameters
     ----------
@@ -347,6 +354,14 @@ def flatness(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "v
         The column that tells repeats apart.
     confidence : float, default 0.95
         Quantile of the studentized range for ``noise_high``.
+    blocked : bool, default False
+        Seeds as blocks (every seed at every value of ``over``), as above.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: the ``by`` columns, ``values`` (k), ``seeds`` (s), ``spread``, ``se``, ``df``, ``z``,
+        ``noise_high`` and ``flat``.
     """
     by = list(by)
     _columns(runs, [over, metric, seed, *by], "flatness")
@@ -358,12 +373,21 @@ def flatness(runs: pd.DataFrame, over: str = "weight_decay", *, metric: str = "v
             raise ValueError(f"flatness: needs the same number (>= 2) of {seed}s at every {over}; got {n.to_dict()}")
         k, s = len(n), int(n.iloc[0])
         means = cells.mean()
-        se = math.sqrt(float(cells.var().mean()) / s)
+        if blocked:
+            table = group.pivot_table(index=seed, columns=over, values=metric, aggfunc="mean")
+            if table.shape != (s, k) or table.isna().any().any():
+                raise ValueError(f"flatness: blocked=True needs every {seed} once at every {over}")
+            resid = table.sub(table.mean(axis=1), axis=0).sub(table.mean(axis=0), axis=1) + table.to_numpy().mean()
+            df = (k - 1) * (s - 1)
+            se = math.sqrt(float((resid.to_numpy() ** 2).sum()) / df / s)
+        else:
+            df = k * (s - 1)
+            se = math.sqrt(float(cells.var().mean()) / s)
         spread = float(means.max() - means.min())
         z = spread / se if se > 0 else math.inf
-        high = _studentized_range_quantile(confidence, k, k * (s - 1))
+        high = _studentized_range_quantile(confidence, k, df)
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "values": k, "seeds": s,
-                     "spread": spread, "se": se, "z": z, "noise_high": high, "flat": bool(z <= high)})
+                     "spread": spread, "se": se, "df": df, "z": z, "noise_high": high, "flat": bool(z <= high)})
     return pd.DataFrame(rows)
 
 
