@@ -525,7 +525,7 @@ _SWEEP_LIST = [
         "folds again in float32)",
         {
             "smoke": _kim({**_KIM_SMALL, "n_train": 300, "embed_dim": 16, "maps": 8, "epochs": 1}, [0], [0], []),
-            "quick": _kim(_KIM_SMALL, [0, 1], [0, 1], [0, 1]),
+            "quick": _kim(_KIM_SMALL, [0, 1], [0, 1], [0, 1], sst2_patience=1),
             # ≈ 12,100 s: SST-2 5 × 1,100 s, MR 10 × 445 s, float32 MR 3 × 710 s
             "full": _kim(_KIM, [0, 1, 2, 3, 4], list(range(10)), [0, 1, 2], sst2_patience=5),
         },
@@ -554,7 +554,7 @@ _SWEEP_LIST = [
         {
             "smoke": _lm_study({**_LM_STUDY_QUICK, "steps": 20, "warmup": 2, "eval_every": 10}, [0.0, 1.0], [1.0],
                                [1.0], [0], [0]),
-            "quick": _lm_study(_LM_STUDY_QUICK, [0.0, 1.0], [1.0], [1.0], [0, 1], [0, 1]),
+            "quick": _lm_study(_LM_STUDY_QUICK, [0.0, 0.1, 0.3, 1.0], [0.1, 1.0], [0.0, 0.3, 1.0], [0, 1], [0, 1]),
             # ≈ 12,600 s: 35 runs × 360 s (the headline λ grid on five seeds, the rest on three)
             "full": _lm_study(_LM_STUDY, [0.0, 0.1, 0.3, 1.0], [0.1, 1.0], [0.0, 0.3, 1.0], [0, 1, 2],
                               [0, 1, 2, 3, 4]),
