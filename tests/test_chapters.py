@@ -331,20 +331,20 @@ def test_chapter_6_quick_profile_trains_live_and_is_clean(built_book):
     assert v["n_runs"] == sum(len(SWEEPS[n].configs("quick")) for n in CHAPTER_SWEEPS["06_text"])
     assert v["mr_folds"] == 2 and v["lm_steps"] == 100  # the quick profile's own sizes
     assert 0.4 < v["mr_acc"] <= 1 and 0.4 < v["sst_acc"] <= 1
-    assert v["mr_lo"] <= v["mr_acc"] <= v["mr_hi"] and v["sst_lo"] <= v["sst_acc"] <= v["sst_hi"]
-    assert v["reg_n_better"] + v["reg_n_worse"] <= v["reg_n_arms"]
     # an untouched row under AdamW keeps exactly (1 - ηλ)^T of its norm ≈ exp(-ηλT)
     assert abs(v["sim_w"] - v["sim_w_theory"]) < 1e-3
 
 
-#: glued interval prefixes of chapter 6 (``<d>``, ``<d>_lo``, ``<d>_hi``) that the prose reads
-CH6_INTERVALS = ["prec_diff", "drop_diff", "best_diff", "spare_l2_d5", "spare_w_d5", "lm_dtrain_0p1", "lm_dval_0p1",
-                 "lm_dtrain_1", "lm_dval_1", "lm_all_0p1", "lm_all_1", "lm_cos_val_0", "lm_cos_val_1"]
+def _interval_verdict(lo, hi):
+    """A comparison table's verdict (B − A) from its interval."""
+    return "no difference detected" if lo <= 0 <= hi else "B better" if lo > 0 else "A better"
 
 
 def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
-    """The default (full) profile loads data/results/06_text/ without training; its glued numbers are the
-    committed rows' numbers, and the claims its prose makes about them hold, with their uncertainty."""
+    """The default (full) profile loads data/results/06_text/ without training; its glued numbers are recomputed
+    here from the committed rows, and every verdict in the prose follows its interval."""
+    import pandas as pd
+
     from wdlib import experiments, study
     from wdlib.experiments import CHAPTER_SWEEPS
 
@@ -352,52 +352,91 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
     book.execute_chapter(CH6, out, parameters={}, timeout=600)
     raw = glued(out)
     v = numbers(raw)
-    runs = {n: experiments.load_results(n, "full", complete=True)[0] for n in CHAPTER_SWEEPS["06_text"]}
-    assert v["n_runs"] == sum(len(r) for r in runs.values())
-    for d in CH6_INTERVALS:  # every interval holds its estimate
-        assert v[f"{d}_lo"] <= v[d] <= v[f"{d}_hi"], d
+    runs = {n: experiments.load_results(n, "full", complete=True) for n in CHAPTER_SWEEPS["06_text"]}
+    assert v["n_runs"] == sum(len(r) for r, _ in runs.values())
 
-    # 1: Kim's table from the rows; "inside"/"outside" follows the interval
-    kim = runs["text-kim-study"]
+    # 1: Kim's table, recomputed: the gap interval counts Kim's run noise (√2 for a ten-fold mean, √(1 + 1/k) for
+    # one run on the same test set); the verdict reads it
+    kim, kim_hist = runs["text-kim-study"]
     mr = kim[(kim["dataset"] == "mr") & (kim["precision"] == "bfloat16")]
     sst = kim[(kim["dataset"] == "sst2") & (kim["precision"] == "bfloat16")]
-    assert len(mr) == v["mr_folds"] == 10 and v["mr_acc"] == pytest.approx(mr["test_acc"].mean(), rel=1e-12)
-    assert len(sst) == v["sst_seeds"] >= 3 and v["sst_acc"] == pytest.approx(sst["test_acc"].mean(), rel=1e-12)
-    for ds, reported in (("mr", 0.761), ("sst", 0.827)):
-        inside = v[f"{ds}_lo"] <= reported <= v[f"{ds}_hi"]
-        assert raw[f"{ds}_kim_inside"].strip("'") == ("inside" if inside else "outside")
-        assert v[f"{ds}_gap_pts"] == pytest.approx(100 * (v[f"{ds}_acc"] - reported), abs=1e-9)
-    assert 0.003 < v["mr_se"] < 0.005 and 0.008 < v["sst_se"] < 0.011  # √(p(1−p)/n) on 10,662 and 1,821 sentences
-    assert v["oracle_gain_pts"] > 0 and v["prec_n"] == 3
-    assert v["mr_epochs"] == 25 and v["sst_best_max"] + v["sst_patience"] == v["sst_epochs_max"]
+    assert len(mr) == v["mr_folds"] == 10 and len(sst) == v["sst_seeds"] >= 5 and (mr["epochs"] == 25).all()
+    for tag, part, reported, spread in (("mr", mr, 0.761, math.sqrt(2 / 10)),
+                                        ("sst", sst, 0.827, math.sqrt(1 + 1 / len(sst)))):
+        acc = part["test_acc"]
+        gap = 100 * (acc.mean() - reported)
+        half = 100 * study.t_quantile(0.975, len(acc) - 1) * acc.std() * spread
+        assert v[f"{tag}_acc"] == pytest.approx(acc.mean(), rel=1e-12)
+        assert (v[f"{tag}_gap_lo"], v[f"{tag}_gap_hi"]) == pytest.approx((gap - half, gap + half), rel=1e-9)
+        verdict = ("within a point" if -1 <= gap - half and gap + half <= 1 else
+                   "different" if gap - half > 0 or gap + half < 0 else "consistent, not resolved to a point")
+        assert raw[f"{tag}_verdict"].strip("'") == verdict
+    assert 0.35 < v["mr_se_pts"] < 0.5 and 0.8 < v["sst_se_pts"] < 1.0  # √(p(1−p)/n), 10,662 and 1,821 sentences
+    epochs_run = kim_hist.groupby("key")["epoch"].max()
+    for _, r in sst.iterrows():  # the stopping rule: patience epochs after the best, or all 25
+        assert epochs_run[r["key"]] == min(25, r["best_epoch"] + r["patience"])
+    mr_hist = kim_hist[kim_hist["key"].isin(mr["key"])]
+    assert v["oracle_gain_pts"] == pytest.approx(100 * (mr_hist.groupby("key")["test_acc"].max().mean()
+                                                        - mr["test_acc"].mean()), rel=1e-9)
+    precision = study.paired(kim[kim["dataset"] == "mr"], {"precision": "float32"}, {"precision": "bfloat16"},
+                             "test_acc", pair_on="fold")
+    assert v["prec_n"] == 3 and (v["prec_lo"], v["prec_hi"]) == pytest.approx((precision["low"], precision["high"]))
 
-    # 2: the rule's choices, recomputed; counts follow the intervals
-    reg = runs["text-reg-study"]
-    chosen = study.select(reg[reg["weight_decay"] > 0], "weight_decay", metric="dev_acc",
-                          by=["optimizer", "dropout", "decay_embeddings"])
-    assert v["reg_choices"] == len(chosen) == 8 and v["reg_censored"] == int(chosen["censored"].sum())
-    assert v["reg_folds"] >= 5 and v["reg_n_better"] + v["reg_n_worse"] <= v["reg_n_arms"] == 8
-    best = chosen.loc[chosen["dev_acc"].idxmax()]
-    assert raw["best_label"].strip("'").startswith({"adam": "Adam + L2", "adamw": "AdamW"}[best["optimizer"]])
-    assert raw["best_verdict"].strip("'") == ("no difference detected" if v["best_lo"] <= 0 <= v["best_hi"]
-                                              else "B better" if v["best_lo"] > 0 else "A better")
-    assert v["maxnorm_same"] == v["maxnorm_pairs"] == 10  # "never binds": the same bits on every fold and dropout
+    # 2: every fold chooses its λ on its own dev set; the counts and the headline follow the intervals
+    reg, _ = runs["text-reg-study"]
+    assert v["reg_folds"] >= 5 and v["reg_n_arms"] == 8 and v["reg_choices"] == 8 * v["reg_folds"]
+    none = reg[(reg["weight_decay"] == 0) & (reg["max_norm"] == 0)]
+    assert set(reg["seed"]) == {0}  # one seed: the arms differ only in what they compare, fold by fold
+    by = ["optimizer", "dropout", "decay_embeddings"]
+    grids = pd.concat([pd.concat([none[none["dropout"] == p].assign(optimizer=o, decay_embeddings=e), part])
+                       for (o, p, e), part in reg[reg["weight_decay"] > 0].groupby(by)])
+    chosen = study.select(grids, "weight_decay", metric="dev_acc", by=[*by, "fold"])
+    assert v["reg_zero_chosen"] == int((chosen["weight_decay"] == 0).sum())
+    assert v["reg_censored"] == int((chosen["edge"] == "high").sum())
+    tuned = grids.merge(chosen[[*by, "fold", "weight_decay"]], on=[*by, "fold", "weight_decay"])
+    arms = pd.concat([none.assign(arm="none"), tuned.assign(arm=tuned[by].astype(str).agg("|".join, axis=1))])
+    verdicts = []
+    for (o, p, e), _ in tuned.groupby(by):
+        c = study.paired(arms, {"arm": "none", "dropout": p}, {"arm": f"{o}|{p}|{e}", "dropout": p}, "test_acc",
+                         pair_on="fold")
+        verdicts.append(_interval_verdict(c["low"], c["high"]))
+    assert v["reg_n_better"] == verdicts.count("B better") and v["reg_n_worse"] == verdicts.count("A better")
+    assert v["reg_n_better_strict"] <= v["reg_n_better"] and v["reg_n_worse_strict"] <= v["reg_n_worse"]
+    words = {"B better": "better than none", "A better": "worse than none",
+             "no difference detected": "no difference detected"}
+    assert raw["best_verdict"].strip("'") == words[_interval_verdict(v["best_lo"], v["best_hi"])]
+    assert v["maxnorm_same"] == v["maxnorm_pairs"] == 2 * v["reg_folds"]  # "never binds": the same numbers everywhere
+    drop_words = "no difference detected" if v["drop_lo"] <= 0 <= v["drop_hi"] else (
+        "better" if v["drop_diff"] > 0 else "worse")
+    assert raw["drop_verdict"].strip("'") == drop_words
+    clause = raw["reg_budget_clause"].strip("'")
+    assert clause.startswith("so the budget rarely") == (v["reg_last_epoch_share"] <= 0.1)
 
-    # 3: AdamW's rows shrink by exp(-ηλT) whatever their frequency; Adam + L2 erases rare rows, keeps frequent ones
+    # 3: AdamW's rows shrink alike whatever their frequency, near exp(-ηλT); Adam + L2 erases rare rows, keeps
+    # frequent ones; spared rows stay where training put them
     assert abs(v["sim_w"] - v["sim_w_theory"]) < 1e-3 and v["sim_l2"] < v["sim_w"]
-    assert abs(v["rare_wd"] - v["freq_wd"]) < 0.15 and abs(v["rare_wd"] - v["sim_w"]) < 0.15
+    assert v["max_wd"] - v["min_wd"] < 0.2 and v["min_wd"] <= v["sim_w_theory"] * 1.5
     assert v["rare_l2d"] < 0.5 * v["freq_l2d"]
     assert min(v["rare_none"], v["rare_l2s"], v["rare_ws"]) > 0.9
+    assert v["once_share"] > 0.3  # "many of its rows belong to rare words"
 
-    # 4: the signature's verdict follows the paired intervals of the final training loss
-    lm = runs["lm-study"]
+    # 4: the signature's verdict follows the Bonferroni intervals of the final training loss
+    lm, _ = runs["lm-study"]
     base = {"schedule": "cosine", "decay": "matrices"}
-    lower = [wd for wd in (0.1, 0.3, 1.0)
-             if study.paired(lm, {**base, "weight_decay": 0.0}, {**base, "weight_decay": wd}, "train_loss")["high"] < 0]
-    assert raw["lm_signature"].strip("'").startswith("appears" if lower else "does not appear")
+    lams = sorted(lm.loc[(lm["schedule"] == "cosine") & (lm["decay"] == "matrices") & (lm["weight_decay"] > 0),
+                         "weight_decay"].unique())
+    adjusted = [study.paired(lm, {**base, "weight_decay": 0.0}, {**base, "weight_decay": wd}, "train_loss",
+                             confidence=1 - 0.05 / len(lams)) for wd in lams]
+    lower = [c for c in adjusted if c["high"] < 0]
+    higher = [c for c in adjusted if c["low"] > 0]
+    signature = raw["lm_signature"].strip("'")
+    assert signature.startswith("appears" if lower else "is reversed" if higher else "is not detected")
     assert v["lm_main_seeds"] >= 5 and v["lm_side_seeds"] >= 3 and v["lm_steps"] == 4000
+    assert v["lm_budget_1"] == pytest.approx(10 * v["lm_budget_0p1"]) and 1 < v["lm_budget_1"] < 4
+    assert v["lm_inter_lo"] <= v["lm_inter"] <= v["lm_inter_hi"] and v["lm_inter_n"] >= 3
     assert 0 < v["eq_ratio_min"] <= v["eq_ratio_median"] <= v["eq_ratio_max"]
-    assert 0 < v["full_wall_min"] < 6 * 60  # the issue's budget: about 4 hours of this machine
+    assert v["eq_scale_pred"] == pytest.approx(math.sqrt(1 / 0.3))
+    assert 0 < v["full_wall_min"] < 6 * 60  # the issue's budget: about 4 hours of this machine, a little more
 
 
 def test_chapter_7_chooses_lambda_and_refutes_the_gradient_recipe(built_book):
