@@ -377,15 +377,20 @@ def comparisons(p, confidence=0.95):
     return study.comparison_table(rows, confidence=confidence)
 
 
+def shown(p):  # the validation columns are the dev set's here, the pairs folds
+    table = reg_tables[p].rename(columns=lambda c: c.replace("val_", "dev_"))
+    fmt = {c: "{:+.4f}" for c in table.columns if c.startswith(("dev_", "test_"))}
+    return (table.rename(columns={"seeds": "folds"}).style.format(fmt | {"test_detectable": "{:.4f}"})
+            .hide(axis="index").set_caption(f"Against none, dropout {p:g}"))
+
+
 reg_tables = {p: comparisons(p) for p in dropouts}
-FORMAT = {c: "{:+.4f}" for c in reg_tables[dropouts[-1]].columns
-          if c.startswith(("val_", "test_"))} | {"test_detectable": "{:.4f}"}
-reg_tables[dropouts[-1]].style.format(FORMAT).hide(axis="index")
+shown(dropouts[-1])
 """)
 
 code(r"""
 if len(dropouts) > 1:
-    display(reg_tables[dropouts[0]].style.format(FORMAT).hide(axis="index"))
+    display(shown(dropouts[0]))
 """)
 
 code(r"""
