@@ -377,11 +377,15 @@ def comparisons(p, confidence=0.95):
     return study.comparison_table(rows, confidence=confidence)
 
 
-def shown(p):  # the validation columns are the dev set's here, the pairs folds
-    table = reg_tables[p].rename(columns=lambda c: c.replace("val_", "dev_"))
-    fmt = {c: "{:+.4f}" for c in table.columns if c.startswith(("dev_", "test_"))}
-    return (table.rename(columns={"seeds": "folds"}).style.format(fmt | {"test_detectable": "{:.4f}"})
-            .hide(axis="index").set_caption(f"Against none, dropout {p:g}"))
+def shown(p):  # the validation difference is the dev set's here, the pairs folds
+    t = reg_tables[p]
+    table = pd.DataFrame({
+        "against none": t["comparison"], "dev Δ": t["val_diff"].map("{:+.4f}".format),
+        "test Δ": t["test_diff"].map("{:+.4f}".format),
+        "95 % interval": [f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in zip(t["test_low"], t["test_high"])],
+        "detectable": t["test_detectable"].map("{:.4f}".format), "verdict (test)": t["verdict"]})
+    folds = int(t["seeds"].min())
+    return table.style.hide(axis="index").set_caption(f"Dropout {p:g}, paired over {folds} folds")
 
 
 reg_tables = {p: comparisons(p) for p in dropouts}
@@ -578,10 +582,11 @@ for (opt, p), c in spare.items():
     glued.update({f"spare_{tag}": c["mean"], f"spare_{tag}_lo": c["low"],
                   f"spare_{tag}_hi": c["high"], f"spare_{tag}_det": c["detectable"]})
 glue_all(glued)
-pd.DataFrame([{"form": NAMES[opt], "dropout": p, "spared − decayed": c["mean"],
+pd.DataFrame([{"form": NAMES[opt], "dropout": p, "spared − decayed (test)": c["mean"],
                "low": c["low"], "high": c["high"], "detectable": c["detectable"],
                "folds": c["n"]}
-              for (opt, p), c in spare.items()]).style.format(precision=4).hide(axis="index")
+              for (opt, p), c in spare.items()]).style.format(precision=4).format(
+    {"dropout": "{:g}"}).hide(axis="index")
 """)
 
 md(r"""
@@ -638,11 +643,17 @@ $e^{-\sum_t \eta_t\lambda}$ of its norm).
 
 code(r"""
 GROUP = ["schedule", "decay", "weight_decay"]
-lm_table = (lm.groupby(GROUP)[["train_loss", "val_loss"]].agg(["mean", "std", "count"])
-            .sort_index(ascending=[True, False, True]))
-lm_table.columns = [f"{a} {b}".replace("_loss", "") for a, b in lm_table.columns]
-lm_table = lm_table.drop(columns="val count").rename(columns={"train count": "seeds"})
-lm_table.style.format(precision=4).format({"seeds": "{:d}"})
+stats = lm.groupby(GROUP)[["train_loss", "val_loss"]].agg(["mean", "std", "count"])
+lm_table = pd.DataFrame({
+    "schedule": stats.index.get_level_values(0),
+    "decayed": stats.index.get_level_values(1).map({"matrices": "matrices (nanoGPT)",
+                                                    "all": "every tensor"}),
+    "λ": stats.index.get_level_values(2).map("{:g}".format),
+    "seeds": stats[("train_loss", "count")].to_numpy(),
+    **{f"final {what} loss": [f"{m:.4f} ± {sd:.4f}" for m, sd in
+                              zip(stats[(col, "mean")], stats[(col, "std")])]
+       for what, col in (("training", "train_loss"), ("validation", "val_loss"))}})
+lm_table.sort_values(["schedule", "decayed"], ascending=[True, False]).style.hide(axis="index")
 """)
 
 code(r"""
