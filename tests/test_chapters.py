@@ -415,7 +415,11 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
     # 3: AdamW's rows shrink alike whatever their frequency, near exp(-ηλT); Adam + L2 erases rare rows, keeps
     # frequent ones; spared rows stay where training put them
     assert abs(v["sim_w"] - v["sim_w_theory"]) < 1e-3 and v["sim_l2"] < v["sim_w"]
-    assert v["max_wd"] - v["min_wd"] < 0.2 and v["min_wd"] <= v["sim_w_theory"] * 1.5
+    assert v["max_wd"] - v["min_wd"] < 0.1 and v["min_wd"] <= v["sim_w_theory"] * 1.5  # "alike", near exp(-ηλT)
+    where = ("a little above" if v["min_wd"] > 1.05 * v["sim_w_theory"] else
+             "a little below" if v["max_wd"] < 0.95 * v["sim_w_theory"] else "around")
+    assert raw["wd_vs_theory"].strip("'") == where
+    assert raw["spare_sentence"].strip("'").endswith("can detect.") == (v["spare_detected"] == 0)
     assert v["rare_l2d"] < 0.5 * v["freq_l2d"]
     assert min(v["rare_none"], v["rare_l2s"], v["rare_ws"]) > 0.9
     assert v["once_share"] > 0.3  # "many of its rows belong to rare words"
