@@ -593,8 +593,9 @@ glue_all(glued)
 pd.DataFrame([{"form": NAMES[opt], "dropout": p, "spared − decayed (test)": c["mean"],
                "low": c["low"], "high": c["high"], "detectable": c["detectable"],
                "folds": c["n"]}
-              for (opt, p), c in spare.items()]).style.format(precision=4).format(
-    {"dropout": "{:g}"}).hide(axis="index")
+              for (opt, p), c in spare.items()]).style.format(
+    {"dropout": "{:g}", "spared − decayed (test)": "{:+.4f}", "low": "{:+.4f}", "high": "{:+.4f}",
+     "detectable": "{:.4f}"}).hide(axis="index")
 """)
 
 md(r"""
