@@ -360,7 +360,7 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
     kim, kim_hist = runs["text-kim-study"]
     mr = kim[(kim["dataset"] == "mr") & (kim["precision"] == "bfloat16")]
     sst = kim[(kim["dataset"] == "sst2") & (kim["precision"] == "bfloat16")]
-    assert len(mr) == v["mr_folds"] == 10 and len(sst) == v["sst_seeds"] >= 5 and (mr["epochs"] == 25).all()
+    assert len(mr) == v["mr_folds"] == 10 and len(sst) == v["sst_seeds"] >= 3 and (mr["epochs"] == 25).all()
     for tag, part, reported, spread in (("mr", mr, 0.761, math.sqrt(2 / 10)),
                                         ("sst", sst, 0.827, math.sqrt(1 + 1 / len(sst)))):
         acc = part["test_acc"]
@@ -378,9 +378,14 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
     mr_hist = kim_hist[kim_hist["key"].isin(mr["key"])]
     assert v["oracle_gain_pts"] == pytest.approx(100 * (mr_hist.groupby("key")["test_acc"].max().mean()
                                                         - mr["test_acc"].mean()), rel=1e-9)
-    precision = study.paired(kim[kim["dataset"] == "mr"], {"precision": "float32"}, {"precision": "bfloat16"},
-                             "test_acc", pair_on="fold")
-    assert v["prec_n"] == 3 and (v["prec_lo"], v["prec_hi"]) == pytest.approx((precision["low"], precision["high"]))
+    f32 = kim[(kim["dataset"] == "mr") & (kim["precision"] == "float32")]
+    twins = []
+    for _, r in f32.iterrows():  # the bfloat16 run of the fold, cut to the float32 run's epochs
+        key = mr.loc[mr["fold"] == r["fold"], "key"].item()
+        h = mr_hist[(mr_hist["key"] == key) & (mr_hist["epoch"] <= r["epochs"])].reset_index(drop=True)
+        twins.append(h.loc[h["dev_acc"].idxmax(), "test_acc"] - r["test_acc"])
+    assert v["prec_n"] == len(f32) == 3 and v["prec_epochs"] == f32["epochs"].max() < 25
+    assert v["prec_diff"] == pytest.approx(sum(twins) / len(twins), rel=1e-9)
 
     # 2: every fold chooses its λ on its own dev set; the counts and the headline follow the intervals
     reg, _ = runs["text-reg-study"]

@@ -397,7 +397,7 @@ def test_chapter_6_study_sweeps_follow_the_protocol_before_any_run():
     from wdlib.train import lr_factor
 
     kim = _completed("text-kim-study", "full")
-    assert (kim["epochs"] == 25).all()  # Kim's 25 epochs, dev-set early stopping (text_run's metrics)
+    assert (kim.loc[kim["precision"] == "bfloat16", "epochs"] == 25).all()  # Kim's 25 epochs, dev early stopping
     recipe = kim[["embed_dim", "maps", "optimizer", "lr", "dropout", "max_norm", "batch_size", "n_train"]]
     assert recipe.drop_duplicates().values.tolist() == [[300, 100, "adadelta", 1.0, 0.5, 3.0, 50, 0]]  # CNN-rand
     mr = kim[(kim["dataset"] == "mr") & (kim["precision"] == "bfloat16")]
@@ -407,6 +407,7 @@ def test_chapter_6_study_sweeps_follow_the_protocol_before_any_run():
     assert (kim.loc[kim["dataset"] == "mr", "patience"] == 0).all()  # MR: Kim's 25 epochs, every one
     float32 = kim[kim["precision"] == "float32"]
     assert len(float32) >= 3 and set(float32["fold"]) <= set(mr["fold"])  # paired by fold with the bf16 runs
+    assert (kim["optimizer"] == "adadelta").all()  # a constant rate: a shorter float32 run is a full run's start
 
     reg = _completed("text-reg-study", "full")
     folds = sorted(reg["fold"].unique())

@@ -287,9 +287,11 @@ def _lm_parts(base, seeds):
 #   regularizer setting (64-d, Adam, 10 epochs), bfloat16: 40 s (measured over the first 10 runs of text-reg-study)
 #   Kim's CNN-rand, MR fold, bfloat16: 17.8 s per epoch (float32: 28.4 s)    → 25 epochs ≈  445 s (float32 710 s)
 #   Kim's CNN-rand, SST-2, bfloat16:  108.9 s per epoch (67,349 phrases)     → with patience 5, ≈ 10 epochs ≈ 1,100 s
-#   character transformer, bfloat16: 8 s per 100 steps + ≈ 5 s per fixed evaluation → 4,000 steps ≈ 360 s
-# The full profiles together: text-kim-study ≈ 5 × 1,100 + 10 × 445 + 3 × 710 ≈ 12,100 s, text-reg-study
-# 300 × 40 ≈ 12,000 s, lm-study 35 × 360 ≈ 12,600 s: ≈ 36,700 core-seconds, about 5.1 hours of the two cores.
+#   character transformer, bfloat16, 4,000 steps and 8 fixed evaluations: ≈ 450 s (first runs: 541 s with a third
+#     process on the cores)
+# The full profiles together: text-kim-study ≈ 3 × 1,100 + 10 × 445 + 3 × 140 ≈ 8,200 s, text-reg-study
+# 300 × 40 ≈ 12,000 s (measured: 1 h 51 min of wall time), lm-study 32 × 450 ≈ 14,400 s: ≈ 34,600 core-seconds,
+# about 4.8 hours of the two cores.
 
 #: Kim's (2014) CNN-rand as published (TextConfig's defaults: 300-d random embeddings, Adadelta, dropout 0.5,
 #: max-norm 3, batches of 50) for Kim's 25 epochs with dev-set early stopping, in bfloat16 autocast (1.6× faster
@@ -299,12 +301,14 @@ _KIM = {"epochs": 25, "precision": "bfloat16"}
 _KIM_SMALL = {"n_train": 1000, "embed_dim": 32, "maps": 16, "epochs": 2, "precision": "bfloat16"}
 
 
-def _kim(base, sst2_seeds, mr_folds, float32_folds, sst2_patience=0):
-    """SST-2 on ``sst2_seeds`` (the longest runs first), the MR folds, and MR folds again in float32."""
+def _kim(base, sst2_seeds, mr_folds, float32_folds, sst2_patience=0, float32_epochs=None):
+    """SST-2 on ``sst2_seeds`` (the longest runs first), the MR folds, and MR folds again in float32 (for
+    ``float32_epochs``: Adadelta's constant rate makes a shorter run the first epochs of the full one)."""
     sst2 = {**base, "dataset": "sst2", **({"patience": sst2_patience} if sst2_patience else {})}
     parts = [(sst2, [{}], sst2_seeds), ({**base, "dataset": "mr"}, grid(fold=mr_folds), [0])]
     if float32_folds:
-        parts.append(({**base, "dataset": "mr", "precision": "float32"}, grid(fold=float32_folds), [0]))
+        short = {"epochs": float32_epochs} if float32_epochs else {}
+        parts.append(({**base, "dataset": "mr", "precision": "float32", **short}, grid(fold=float32_folds), [0]))
     return parts
 
 
@@ -521,13 +525,13 @@ _SWEEP_LIST = [
     SweepSpec(
         "text-kim-study", _TEXT,
         "chapter 6, the study: Kim's (2014) CNN-rand as published for his 25 epochs with dev-set early stopping, on "
-        "SST-2 (five seeds, stopping after 5 epochs without a better dev accuracy) and the ten folds of MR (three "
-        "folds again in float32)",
+        "SST-2 (three seeds, stopping after 5 epochs without a better dev accuracy) and the ten folds of MR (three "
+        "folds' first 5 epochs again in float32)",
         {
             "smoke": _kim({**_KIM_SMALL, "n_train": 300, "embed_dim": 16, "maps": 8, "epochs": 1}, [0], [0], []),
             "quick": _kim(_KIM_SMALL, [0, 1], [0, 1], [0, 1], sst2_patience=1),
-            # ≈ 12,100 s: SST-2 5 × 1,100 s, MR 10 × 445 s, float32 MR 3 × 710 s
-            "full": _kim(_KIM, [0, 1, 2, 3, 4], list(range(10)), [0, 1, 2], sst2_patience=5),
+            # ≈ 8,200 s: SST-2 3 × 1,100 s, MR 10 × 445 s, float32 MR 3 × 140 s (5 epochs)
+            "full": _kim(_KIM, [0, 1, 2], list(range(10)), [0, 1, 2], sst2_patience=5, float32_epochs=5),
         },
         results="06_text/text-kim-study",
     ),
@@ -555,9 +559,8 @@ _SWEEP_LIST = [
             "smoke": _lm_study({**_LM_STUDY_QUICK, "steps": 20, "warmup": 2, "eval_every": 10}, [0.0, 1.0], [1.0],
                                [1.0], [0], [0]),
             "quick": _lm_study(_LM_STUDY_QUICK, [0.0, 0.1, 0.3, 1.0], [0.1, 1.0], [0.0, 0.3, 1.0], [0, 1], [0, 1]),
-            # ≈ 12,600 s: 35 runs × 360 s (the headline λ grid on five seeds, the rest on three)
-            "full": _lm_study(_LM_STUDY, [0.0, 0.1, 0.3, 1.0], [0.1, 1.0], [0.0, 0.3, 1.0], [0, 1, 2],
-                              [0, 1, 2, 3, 4]),
+            # ≈ 14,400 s: 32 runs × 450 s (the headline λ grid on five seeds, the rest on three)
+            "full": _lm_study(_LM_STUDY, [0.0, 0.1, 0.3, 1.0], [0.1, 1.0], [0.0, 1.0], [0, 1, 2], [0, 1, 2, 3, 4]),
         },
         results="06_text/lm-study",
     ),
