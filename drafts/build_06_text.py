@@ -772,7 +772,10 @@ for _, r in signature.iterrows():
 train_rows = signature[signature["loss"] == "train"]
 lower = train_rows[train_rows["adj. high"] < 0]["λ"].tolist()
 higher = train_rows[train_rows["adj. low"] > 0]["λ"].tolist()
-listed = lambda ws: ", ".join(f"{w:g}" for w in ws)  # noqa: E731
+def listed(ws):
+    return ", ".join(f"{w:g}" for w in ws)
+
+
 if lower:
     glued["lm_signature"] = f"appears: λ = {listed(lower)} ends with a lower training loss than λ = 0"
 elif higher:
