@@ -117,8 +117,9 @@ changed.
 
 Two yardsticks sit beside each mean in the table. The **test standard error**
 $\sqrt{p(1-p)/n}$ is the noise of measuring an accuracy $p$ on $n$ test sentences whatever
-the training did: {glue:text}`mr_se_pts:.1f` points on MR's 10,662 (every sentence is tested
-once over the folds) and {glue:text}`sst_se_pts:.1f` on SST-2's 1,821. The **gap interval**
+the training did: {glue:text}`mr_se_pts:.1f` points on MR's {glue:text}`mr_n_test:,` (every
+sentence is tested once over the folds) and {glue:text}`sst_se_pts:.1f` on SST-2's
+{glue:text}`sst_n_test:,`. The **gap interval**
 is a 95 % interval for our accuracy minus Kim's that counts the run-to-run noise of both,
 assuming Kim's runs vary as ours do: Kim's MR number is also a mean over ten folds (of his
 own split), so the gap's variance is twice that of our mean; his SST-2 number is one run on
@@ -234,6 +235,7 @@ glue_all({
     "prec_diff": precision["mean"], "prec_lo": precision["low"], "prec_hi": precision["high"],
     "prec_n": precision["n"], "prec_det": precision["detectable"], "prec_epochs": prec_epochs,
     "oracle_gain_pts": 100 * (oracle - m["accuracy"]),
+    "mr_n_test": N_TEST["mr"], "sst_n_test": N_TEST["sst2"],
 })
 """, tags=("remove-cell",))
 
