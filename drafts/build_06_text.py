@@ -758,7 +758,9 @@ for wd in lam_grid[1:]:
                           "detectable": c["detectable"], "adj. low": adj["low"],
                           "adj. high": adj["high"]})
 signature = pd.DataFrame(signature)
-signature.style.format(precision=4).format({"λ": "{:g}", "seeds": "{:d}"}).hide(axis="index")
+signature.style.format({"λ": "{:g}", "seeds": "{:d}", "detectable": "{:.4f}"}
+                       | {c: "{:+.4f}" for c in ("difference", "low", "high", "adj. low", "adj. high")}
+                       ).hide(axis="index")
 """)
 
 code(r"""
@@ -876,6 +878,8 @@ compares it with each matrix's norm at the end of the constant-rate runs with de
 
 code(r"""
 const = lm[(lm["schedule"] == "constant") & (lm["weight_decay"] > 0)]
+KINDS = {"tok": "token embedding (tied)", "pos": "position embedding", "qkv": "attention in (qkv)",
+         "proj": "attention out", "fc": "MLP in", "out": "MLP out"}
 numel = {n: p.numel() for n, p in model.named_parameters() if p.dim() >= 2}
 last = lm_hist[lm_hist["key"].isin(const["key"])].sort_values("step").groupby("key").tail(1)
 rows = []
@@ -885,7 +889,7 @@ for _, run in const.iterrows():
         pred = tracking.adamw_equilibrium(float(run["lr"]), float(run["weight_decay"]), c)["norm"]
         rows.append({"seed": run["seed"], "λ": run["weight_decay"], "name": matrix,
                      "norm": end[f"norm:{matrix}"], "predicted": pred,
-                     "kind": matrix.split(".")[-2]})
+                     "kind": KINDS[matrix.split(".")[-2]]})
 eq = pd.DataFrame(rows).assign(ratio=lambda d: d["norm"] / d["predicted"])
 fig, ax = plt.subplots(figsize=(5.2, 3.8), layout="constrained")
 for i, (kind, d) in enumerate(eq.groupby("kind")):
