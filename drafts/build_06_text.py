@@ -203,14 +203,9 @@ epochs_run = kim_hist.groupby("key")["epoch"].max()
 patience = int(sst["patience"].iloc[0])
 
 
-def stopped_choice(h):  # the epoch the SST-2 stopping rule would have kept, on a full MR run
-    dev = h["dev_acc"].to_numpy()
-    best, waited = 0, 0
-    for i in range(1, len(dev)):
-        best, waited = (i, 0) if dev[i] > dev[best] else (best, waited + 1)
-        if waited >= patience:
-            break
-    return h["test_acc"].iloc[best]
+def stopped_choice(h):  # the test accuracy the SST-2 stopping rule would have reported, on a full MR run
+    kept = h.head(train.epochs_with_patience(h["dev_acc"].tolist(), patience))
+    return kept["test_acc"].iloc[int(kept["dev_acc"].to_numpy().argmax())]
 
 
 mr_keys = mr_hist.groupby("key")

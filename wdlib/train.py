@@ -61,7 +61,7 @@ from .progress import bar as _bar
 from .progress import progress_default, show_progress
 
 __all__ = ["EVAL_SETS", "MEMORY_FORMATS", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "OptimizerSpec", "RandomCropFlip", "bf16_native",
-           "default_device", "evaluate", "fit", "predict", "fit_lm", "lm_eval_starts", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
+           "default_device", "epochs_with_patience", "evaluate", "fit", "predict", "fit_lm", "lm_eval_starts", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
            "show_progress"]
 
 @dataclass(frozen=True)
@@ -501,6 +501,39 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024, precis
     return torch.cat([logits for _, logits in _batched_logits(model, x, batch_size, precision, memory_format)])
 
 
+def epochs_with_patience(values, patience: int, *, higher: bool = True) -> int:
+    """How many epochs of the per-epoch ``values`` a run with early stopping trains.
+
+    The run stops after ``patience`` evaluated epochs (NaN values are not
+    evaluated) without a better value than the best so far; without such a
+    stretch it trains all of them.  :func:`fit` stops by this rule, and it
+    replays the rule on a full run's history.
+
+    Parameters
+    ----------
+    values : sequence of float
+        The monitored metric after each epoch.
+    patience : int
+        Epochs without a better value that end the run.
+    higher : bool, default True
+        Whether a larger value is better (accuracy) or a smaller one (loss).
+
+    >>> epochs_with_patience([0.70, 0.72, 0.71, 0.71, 0.73], 2)
+    4
+    >>> epochs_with_patience([0.70, 0.72, 0.71, 0.71, 0.73], 3)
+    5
+    """
+    best, waited = -math.inf if higher else math.inf, 0
+    for i, value in enumerate(values):
+        if math.isnan(value):
+            continue
+        better = value > best if higher else value < best
+        best, waited = (value, 0) if better else (best, waited + 1)
+        if waited >= patience:
+            return i + 1
+    return len(values)
+
+
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.Tensor, torch.Tensor], *,
         epochs: int, batch_size: int, seed: int, evals: Mapping[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
         schedule: str | Callable[[int], float] = "constant", warmup: int = 0, final_lr: float = 0.0,
@@ -596,7 +629,6 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
             raise ValueError(f"monitor must name an eval set's accuracy or loss ({', '.join(watched) or 'no evals given'}); "
                              f"got {monitor!r}")
     higher = monitor.endswith("_acc")
-    best, waited = -math.inf if higher else math.inf, 0
     n = len(x)
     per_epoch = n // batch_size if drop_last else math.ceil(n / batch_size)
     if per_epoch == 0:
@@ -655,11 +687,10 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer, train: tuple[torch.T
             bar.set_postfix(loss=f"{row['train_loss']:.3f}")
             if epoch == last:
                 break
-            if patience is not None and not math.isnan(row[monitor]):
-                better = row[monitor] > best if higher else row[monitor] < best
-                best, waited = (row[monitor], 0) if better else (best, waited + 1)
-                if waited >= patience:
-                    break
+            # a trailing NaN: "trains them all" (len + 1) is told apart from "stops after this epoch" (len)
+            if patience is not None and epochs_with_patience([*(r[monitor] for r in rows), math.nan], patience,
+                                                             higher=higher) == len(rows):
+                break
     history = pd.DataFrame(rows)
     history.attrs.update(seconds=time.perf_counter() - start, **numerics(model, precision, memory_format))
     return history
