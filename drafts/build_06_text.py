@@ -247,7 +247,7 @@ Kim's 82.7 (gap interval [{glue:text}`sst_gap_lo:+.2f`, {glue:text}`sst_gap_hi:+
 {glue:text}`sst_best_max`, and the runs stopped after {glue:text}`sst_epochs_min` to
 {glue:text}`sst_epochs_max` epochs.
 
-**The stopping rule.** Applied after the fact to the ten full MR runs, stopping after
+**The stopping rule.** Applied after the fact to the {glue:text}`mr_folds` full MR runs, stopping after
 {glue:text}`sst_patience` epochs without a better dev accuracy keeps the same test accuracy on
 {glue:text}`stop_same` of the {glue:text}`mr_folds` folds and changes it by
 {glue:text}`stop_change_mean:+.2f` points on average (at most {glue:text}`stop_change_max:.2f`).
@@ -951,7 +951,7 @@ it; elsewhere bfloat16 and float32 kernels round differently from the first step
 
 In the full results, each with its interval in the sections above:
 
-* **Kim's CNN-rand**: MR {glue:text}`mr_acc:.4f` over ten folds, {glue:text}`mr_gap_pts:+.2f`
+* **Kim's CNN-rand**: MR {glue:text}`mr_acc:.4f` over {glue:text}`mr_folds` folds, {glue:text}`mr_gap_pts:+.2f`
   points from Kim ({glue:text}`mr_verdict`); SST-2 {glue:text}`sst_acc:.4f` over
   {glue:text}`sst_seeds` seeds, {glue:text}`sst_gap_pts:+.2f` points
   ({glue:text}`sst_verdict`); the test accuracy is taken at the best dev epoch, and choosing it
@@ -960,8 +960,8 @@ In the full results, each with its interval in the sections above:
   of {glue:text}`reg_n_arms` tuned weight-decay configurations beat no regularizer on test at
   95 % ({glue:text}`reg_n_better_strict` at the Bonferroni level), {glue:text}`reg_n_worse`
   lose to it; the best on dev changes test accuracy by {glue:text}`best_diff:+.4f`
-  [{glue:text}`best_lo:+.4f`, {glue:text}`best_hi:+.4f`]. Kim's max-norm never binds with Adam
-  at this budget; dropout: {glue:text}`drop_verdict`.
+  [{glue:text}`best_lo:+.4f`, {glue:text}`best_hi:+.4f`]. Kim's max-norm left
+  {glue:text}`maxnorm_same` of {glue:text}`maxnorm_pairs` runs unchanged; dropout: {glue:text}`drop_verdict`.
 * **The embedding rows**: Adam + L2 shrinks the rows of words seen once to
   {glue:text}`rare_l2d:.2f` of their norm and keeps {glue:text}`freq_l2d:.2f` of frequent ones;
   AdamW shrinks every row by a similar factor; sparing the embeddings leaves them where
