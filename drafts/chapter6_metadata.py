@@ -47,6 +47,8 @@ for s in sessions:
     runs = pd.read_csv(results_folder(s["name"]) / "runs.csv")
     done = pd.to_datetime(runs["finished_at"], utc=True)
     inside = runs[(done >= s["start"]) & (done <= (s["end"] or s.get("limit") or done.max()))]
+    if inside.empty:  # an invocation killed before it finished a run (the driver's checkout had failed)
+        continue
     if s["end"] is None:
         s["end"] = pd.to_datetime(inside["finished_at"], utc=True).max().to_pydatetime()
     first = runs.iloc[0]
