@@ -245,3 +245,44 @@ def test_blocked_flatness_removes_the_blocks_and_matches_a_two_way_anova():
     with pytest.raises(ValueError, match="every fold once at every weight_decay"):
         study.flatness(runs.assign(fold=runs["fold"].where(runs.index != 0, 1)), metric="dev_acc", seed="fold",
                        blocked=True)  # fold 1 twice at λ = 0.001, fold 0 never
+
+
+def test_reproduction_interval_is_the_two_sample_formula_with_our_runs_variance():
+    x = np.array([0.752, 0.761, 0.770, 0.748, 0.759, 0.766, 0.755, 0.771, 0.744, 0.763])
+    for m in (1, 10):
+        r = study.reproduction(x, 0.761, reported_runs=m)
+        half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) * math.sqrt(1 / len(x) + 1 / m)
+        assert r["gap"] == pytest.approx(x.mean() - 0.761)
+        assert (r["low"], r["high"]) == pytest.approx((r["gap"] - half, r["gap"] + half), rel=1e-12)
+        assert r["n"] == 10 and r["sd"] == pytest.approx(x.std(ddof=1))
+    assert study.reproduction(x, 0.759, reported_runs=10)["verdict"] == "within"  # gap -0.01 pts ± 0.92
+    assert study.reproduction(x, 0.759, reported_runs=1)["verdict"] == "unresolved"  # ± 2.2 points: not within 1
+    assert study.reproduction(x, 0.80, reported_runs=10)["verdict"] == "different"
+
+
+@pytest.mark.parametrize("k, m", [(10, 10), (3, 1)])
+def test_reproduction_interval_covers_a_true_reproduction_at_its_confidence(k, m):
+    """Simulation: our k runs and the author's mean of m runs drawn from the same distribution; the 95 % interval
+    of the gap should hold 0 in about 95 % of draws (binomial 99.9 % band over 4,000 draws: ±1.1 points)."""
+    rng = np.random.default_rng(0)
+    draws = 4000
+    ours = rng.normal(0.76, 0.012, size=(draws, k))
+    theirs = rng.normal(0.76, 0.012, size=(draws, m)).mean(axis=1)
+    held = np.mean([(r := study.reproduction(o, t, reported_runs=m))["low"] <= 0 <= r["high"]
+                    for o, t in zip(ours, theirs)])
+    assert abs(held - 0.95) < 3.3 * math.sqrt(0.95 * 0.05 / draws), held
+    # without the published side's noise (the usual "is the paper's number in our interval?") it under-covers
+    naive = np.mean([abs(o.mean() - t) <= stats.t.ppf(0.975, k - 1) * o.std(ddof=1) / math.sqrt(k)
+                     for o, t in zip(ours, theirs)])
+    assert naive < 0.90
+
+
+def test_reproduction_refuses_bad_input_naming_the_argument():
+    with pytest.raises(ValueError, match="values must be at least two"):
+        study.reproduction([0.76], 0.761)
+    with pytest.raises(ValueError, match="values must be at least two"):
+        study.reproduction([0.76, float("nan")], 0.761)
+    with pytest.raises(ValueError, match="reported_runs must be a positive integer"):
+        study.reproduction([0.76, 0.77], 0.761, reported_runs=0)
+    with pytest.raises(ValueError, match="confidence"):
+        study.reproduction([0.76, 0.77], 0.761, confidence=95)

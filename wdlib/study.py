@@ -15,6 +15,8 @@ only.
   share, its t-interval, and the smallest difference the design could detect.
 - :func:`optimum_slope` — the orientation of a learning-rate × λ valley: the
   slope of log λ* against log learning rate, with a bootstrap interval over seeds.
+- :func:`reproduction` — our runs' mean against a published number, with an
+  interval that counts the run-to-run noise of both.
 - :func:`calibration_error` — the expected calibration error of predicted
   probabilities (equal-width confidence bins).
 """
@@ -28,8 +30,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["Comparison", "calibration_error", "comparison_table", "flatness", "optimum_slope", "paired", "select",
-           "t_quantile"]
+__all__ = ["Comparison", "calibration_error", "comparison_table", "flatness", "optimum_slope", "paired",
+           "reproduction", "select", "t_quantile"]
 
 
 def _columns(runs: pd.DataFrame, names: Sequence[str], what: str) -> None:
@@ -473,3 +475,71 @@ def comparison_table(rows: Sequence[Mapping], *, confidence: float = 0.95) -> pd
                     "val_high": val["high"], "test_diff": test["mean"], "test_low": test["low"],
                     "test_high": test["high"], "test_detectable": test["detectable"], "verdict": verdict})  # fmt: skip
     return pd.DataFrame(out)
+
+
+def reproduction(values, reported: float, *, reported_runs: int = 1, tolerance: float = 0.01,
+                 confidence: float = 0.95) -> dict:  # fmt: skip
+    """Is a published number reproduced?  Our runs' mean minus ``reported``, with an interval that counts both
+    sides' run-to-run noise.
+
+    ``values`` are our runs' results (seeds, or the folds of a cross-validation);
+    ``reported`` is the published number, itself the mean of ``reported_runs``
+    runs of the same kind (1: a single run).  Assuming the published runs vary
+    as ours do, the gap's variance is ``s² (1/k + 1/reported_runs)`` with ``s``
+    our runs' standard deviation and ``k`` their number, and its interval uses
+    Student's t with ``k − 1`` degrees of freedom (only our runs estimate
+    ``s``).  Examples: a ten-fold cross-validation mean reported from the
+    author's own ten folds is ``reported_runs=10``; one run on the same test set
+    as ours is ``reported_runs=1`` (the test sentences' sampling noise is then
+    shared and cancels; what remains is the run-to-run spread ``s``).
+
+    The verdict reads the interval: ``"within"`` if it lies inside
+    ``±tolerance``, ``"different"`` if it excludes zero, else ``"unresolved"``
+    (consistent with the published number, not to within the tolerance).
+
+    Parameters
+    ----------
+    values : array-like of float
+        Our runs' results, at least two.
+    reported : float
+        The published number, on the same scale as ``values``.
+    reported_runs : int, default 1
+        How many runs the published number averages.
+    tolerance : float, default 0.01
+        The half-width of "the same" (0.01: one point of accuracy).
+    confidence : float, default 0.95
+        Of the two-sided interval.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``sd``, ``n``, ``gap`` (mean − reported), ``low``, ``high``, ``verdict``.
+
+    Examples
+    --------
+    >>> runs = [0.80, 0.81, 0.79, 0.80, 0.82]
+    >>> r = reproduction(runs, 0.805, reported_runs=5)
+    >>> round(r["gap"], 4), round(r["low"], 4), round(r["high"], 4), r["verdict"]
+    (-0.001, -0.021, 0.019, 'unresolved')
+    >>> reproduction(runs, 0.805, reported_runs=5, tolerance=0.03)["verdict"]
+    'within'
+    >>> reproduction(runs, 0.761, reported_runs=5)["verdict"]
+    'different'
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    if x.size < 2 or not np.isfinite(x).all():
+        raise ValueError(f"reproduction: values must be at least two finite numbers; got {x.size} "
+                         f"({int((~np.isfinite(x)).sum())} not finite)")
+    if not isinstance(reported_runs, (int, np.integer)) or reported_runs < 1:
+        raise ValueError(f"reproduction: reported_runs must be a positive integer (1 for a single run); "
+                         f"got {reported_runs!r}")
+    if not 0 < confidence < 1 or not tolerance >= 0:
+        raise ValueError(f"reproduction: confidence must be in (0, 1) and tolerance >= 0; got {confidence!r}, "
+                         f"{tolerance!r}")
+    k, mean, sd = x.size, float(x.mean()), float(x.std(ddof=1))
+    half = t_quantile(0.5 + confidence / 2, k - 1) * sd * math.sqrt(1 / k + 1 / reported_runs)
+    gap = mean - float(reported)
+    low, high = gap - half, gap + half
+    verdict = ("within" if -tolerance <= low and high <= tolerance
+               else "different" if low > 0 or high < 0 else "unresolved")  # fmt: skip
+    return {"mean": mean, "sd": sd, "n": k, "gap": gap, "low": low, "high": high, "verdict": verdict}
