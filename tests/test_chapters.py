@@ -456,6 +456,8 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
     assert v["lm_budget_1"] == pytest.approx(10 * v["lm_budget_0p1"]) and 1 < v["lm_budget_1"] < 4
     assert v["lm_inter_lo"] <= v["lm_inter"] <= v["lm_inter_hi"] and v["lm_inter_n"] >= 3
     assert 0 < v["eq_ratio_min"] <= v["eq_ratio_median"] <= v["eq_ratio_max"]
+    assert v["eq_factor"] == pytest.approx(max(v["eq_ratio_max"], 1 / v["eq_ratio_min"]))
+    assert v["eq_drift_pct"] < 5 and v["eq_factor"] < 3  # "have settled", "within a factor of" ... (not 10)
     assert 0 < v["full_wall_min"] < 6 * 60  # the budget: about 4 hours of this machine, a little more
 
 
