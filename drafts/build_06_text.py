@@ -784,6 +784,15 @@ elif higher:
                              "than λ = 0, and no λ ends lower")
 else:
     glued["lm_signature"] = "is not detected: every adjusted interval of the final training loss holds 0"
+grows = train_rows.sort_values("λ")["difference"].is_monotonic_increasing
+glued["lm_reading"] = (
+    "At this length and scale, then, weight decay ends the run lower in training loss, as "
+    "Andriushchenko et al. report for longer runs of larger models." if lower and not higher
+    else "At this length and scale, then, weight decay costs training loss"
+    + (", the more the larger λ" if grows else "") + "; whether longer runs of larger models, "
+    "the regime of Andriushchenko et al., turn the sign is not tested here." if higher and not lower
+    else "At this length and scale the final training loss does not tell the λ apart beyond "
+    "the seeds' noise, or tells them apart in both directions.")
 # nanoGPT's rule against decaying every tensor; the schedule; their interaction, paired by seed
 for wd in sorted(lm.loc[lm["decay"] == "all", "weight_decay"].unique()):
     c = versus({**base, "weight_decay": wd}, {**base, "decay": "all", "weight_decay": wd}, "val_loss")
@@ -839,7 +848,7 @@ training loss by {glue:text}`lm_dtrain_0p1:+.4f` [{glue:text}`lm_dtrain_0p1_lo:+
 {glue:text}`lm_dval_1_hi:+.4f`] (nats per character; the design detects about
 {glue:text}`lm_dtrain_1_det:.3f` in training loss). Without decay the run ends at a training
 loss of {glue:text}`lm_train0:.3f` and a validation loss of {glue:text}`lm_val0:.3f` on the
-fixed windows.
+fixed windows. {glue:text}`lm_reading`
 
 **The schedule.** Ending the cosine decay at {glue:text}`lm_final_lr:g` instead of keeping the
 learning rate constant changes the validation loss by {glue:text}`lm_cos_val_0:+.4f`
