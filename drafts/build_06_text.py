@@ -214,7 +214,7 @@ differ = [name for name, r in (("MR", m), ("SST-2", s)) if r["verdict"] == "diff
 if differ:
     kim_note = (
         f"The {' and '.join(differ)} gap interval{'s exclude' if len(differ) > 1 else ' excludes'} "
-        "zero. These runs follow Kim's description and his tokenization (`clean_str`); what "
+        "zero. These runs follow Kim's description and his tokenization (clean_str); what "
         "they do not share with his is the SST-2 training set (GLUE's "
         f"{len(data.load_sst2('train')[1]):,} phrases and sentences, from the same treebank "
         "split), the stopping rule and the random draws, and this study does not separate them.")
