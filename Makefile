@@ -64,7 +64,7 @@ book-quick: setup
 results-05: setup
 	$(PY) -m wdlib.sweep 05_vision --profile full --executor processes:2 --threads 1
 
-# Recompute chapter 6's committed results (data/results/06_text/; about 4.8 h on 2 cores; resumable).
+# Recompute chapter 6's committed results (data/results/06_text/; measured: about 4.4 h on 2 cores; resumable).
 results-06: setup
 	$(PY) -m wdlib.sweep 06_text --profile full --executor processes:2 --threads 1
 

@@ -217,7 +217,7 @@ if differ:
         "zero. These runs follow Kim's description and his tokenization (clean_str); what "
         "they do not share with his is the SST-2 training set (GLUE's "
         f"{len(data.load_sst2('train')[1]):,} phrases and sentences, from the same treebank "
-        "split), the stopping rule and the random draws, and this study does not separate them.")
+        "split), and the stopping rule, and this study does not separate their effects.")
 else:
     kim_note = "Neither gap interval excludes zero: both accuracies are consistent with Kim's."
 mr_keys = mr_hist.groupby("key")
@@ -241,6 +241,8 @@ glue_all({
     "stop_change_mean": float(change.mean()),
     "prec_diff": precision["mean"], "prec_lo": precision["low"], "prec_hi": precision["high"],
     "prec_n": precision["n"], "prec_det": precision["detectable"], "prec_epochs": prec_epochs,
+    **{f"{k}_pts": 100 * precision[v] for k, v in (("prec", "mean"), ("prec_lo", "low"),
+                                                   ("prec_hi", "high"), ("prec_det", "detectable"))},
     "oracle_gain_pts": 100 * (oracle - m["accuracy"]),
     "mr_n_test": N_TEST["mr"], "sst_n_test": N_TEST["sst2"], "kim_note": kim_note,
 })
@@ -251,8 +253,8 @@ On MR the {glue:text}`mr_folds` folds give {glue:text}`mr_acc:.4f` ± {glue:text
 (standard deviation over folds), {glue:text}`mr_gap_pts:+.2f` points from Kim's 76.1 (gap
 interval [{glue:text}`mr_gap_lo:+.2f`, {glue:text}`mr_gap_hi:+.2f`]: **{glue:text}`mr_verdict`**).
 The best dev epoch ranged from {glue:text}`mr_best_epoch_min` to
-{glue:text}`mr_best_epoch_max` of the {glue:text}`mr_epochs` (the last in
-{glue:text}`mr_last_epoch_folds` folds). On SST-2 the {glue:text}`sst_seeds` seeds give
+{glue:text}`mr_best_epoch_max` of the {glue:text}`mr_epochs` (the last epoch in
+{glue:text}`mr_last_epoch_folds` of the {glue:text}`mr_folds` folds). On SST-2 the {glue:text}`sst_seeds` seeds give
 {glue:text}`sst_acc:.4f` ± {glue:text}`sst_sd:.4f`, {glue:text}`sst_gap_pts:+.2f` points from
 Kim's 82.7 (gap interval [{glue:text}`sst_gap_lo:+.2f`, {glue:text}`sst_gap_hi:+.2f`]:
 **{glue:text}`sst_verdict`**); their best dev epochs were {glue:text}`sst_best_min` to
@@ -268,9 +270,9 @@ Kim's 82.7 (gap interval [{glue:text}`sst_gap_lo:+.2f`, {glue:text}`sst_gap_hi:+
 max-norm). The first {glue:text}`prec_epochs` epochs of {glue:text}`prec_n` MR folds, run
 again in float32 (Adadelta's rate is constant, so they are the start of a full run), report
 a test accuracy (at their best dev epoch) that differs from the same epochs of their bfloat16
-twins by {glue:text}`prec_diff:+.4f` [{glue:text}`prec_lo:+.4f`, {glue:text}`prec_hi:+.4f`]
-(paired by fold; so few pairs detect only differences above about
-{glue:text}`prec_det:.3f`).
+twins by {glue:text}`prec_pts:+.2f` points [{glue:text}`prec_lo_pts:+.2f`,
+{glue:text}`prec_hi_pts:+.2f`] (paired by fold; so few pairs detect only differences above
+about {glue:text}`prec_det_pts:.1f` points).
 
 **Which epoch.** The accuracy is the test accuracy at the best *dev* epoch. Choosing the epoch
 on the test set instead would have reported {glue:text}`oracle_gain_pts:.1f` points more on MR,

@@ -291,7 +291,8 @@ def _lm_parts(base, seeds):
 #     process on the cores)
 # The full profiles together: text-kim-study ≈ 3 × 1,100 + 10 × 445 + 3 × 140 ≈ 8,200 s, text-reg-study
 # 300 × 40 ≈ 12,000 s (measured: 1 h 51 min of wall time), lm-study 32 × 450 ≈ 14,400 s: ≈ 34,600 core-seconds,
-# about 4.8 hours of the two cores.
+# about 4.8 hours of the two cores.  Measured (data/results/06_text/metadata.json): 265 min of wall time in all,
+# 8.8 core-hours of runs (text-kim-study 50 min, lm-study 105 min, text-reg-study 110 min).
 
 #: Kim's (2014) CNN-rand as published (TextConfig's defaults: 300-d random embeddings, Adadelta, dropout 0.5,
 #: max-norm 3, batches of 50) for Kim's 25 epochs with dev-set early stopping, in bfloat16 autocast (1.6× faster
