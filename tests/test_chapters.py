@@ -383,9 +383,16 @@ def test_chapter_6_full_profile_quotes_the_committed_results(tmp_path):
     for _, r in f32.iterrows():  # the bfloat16 run of the fold, cut to the float32 run's epochs
         key = mr.loc[mr["fold"] == r["fold"], "key"].item()
         h = mr_hist[(mr_hist["key"] == key) & (mr_hist["epoch"] <= r["epochs"])].reset_index(drop=True)
-        twins.append(h.loc[h["dev_acc"].idxmax(), "test_acc"] - r["test_acc"])
+        twins.append(r["test_acc"] - h.loc[h["dev_acc"].idxmax(), "test_acc"])  # float32 − bfloat16
     assert v["prec_n"] == len(f32) == 3 and v["prec_epochs"] == f32["epochs"].max() < 25
     assert v["prec_diff"] == pytest.approx(sum(twins) / len(twins), rel=1e-9)
+    for tag in ("mr", "sst"):  # "fragile": the verdict under Kim's tie rule (the later best dev epoch) is not "different"
+        fragile = "fragile" in raw[f"{tag}_verdict_note"]
+        assert fragile == (raw[f"{tag}_verdict"].strip("'") == "different"
+                           and v[f"{tag}_tie_low"] <= 0 <= v[f"{tag}_tie_high"])
+    stop = [v["stop_change_lo"], v["stop_change_hi"]]  # the replay's direction, as the prose words it
+    direction = raw["stop_direction"].strip("'")
+    assert direction.startswith("only ever lowers") == (stop[1] < 0) or v["stop_same"] == v["mr_folds"]
 
     # 2: every fold chooses its λ on its own dev set; the counts and the headline follow the intervals
     reg, _ = runs["text-reg-study"]
