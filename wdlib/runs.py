@@ -41,7 +41,7 @@ from .decay import DecayWindow
 from .models import build_model
 from .study import calibration_error
 from .tracking import NormTracker
-from .train import RandomCropFlip, default_device, fit, fit_lm, make_optimizer, predict
+from .train import RandomCropFlip, best_epoch, default_device, fit, fit_lm, make_optimizer, predict
 
 __all__ = ["LM_DEFAULTS", "LM_PARAMS", "TEXT_DEFAULTS", "TEXT_PARAMS", "VISION_DEFAULTS", "VISION_PARAMS", "lm_run",
            "text_embedding_run", "text_run", "text_steps_per_epoch", "vision_norms_run", "vision_run"]
@@ -261,7 +261,7 @@ def _text_fit(c, model, opt, encoded, stop_after=None) -> tuple[dict, pd.DataFra
                   evals={"dev": encoded["dev"], "test": encoded["test"]}, max_norm=max_norm,
                   stop_after=stop_after, precision=c.precision, memory_format="contiguous",
                   patience=c.patience or None, monitor="dev_acc")  # fmt: skip
-    best = int(history["dev_acc"].to_numpy().argmax())  # the first epoch with the best dev accuracy
+    best = best_epoch(history["dev_acc"])  # the first epoch with the best dev accuracy
     metrics = {"test_acc": float(history["test_acc"].iloc[best]), "dev_acc": float(history["dev_acc"].iloc[best]),
                "best_epoch": int(history["epoch"].iloc[best]), "final_test_acc": float(history["test_acc"].iloc[-1]),
                "train_acc": float(history["train_acc"].iloc[-1]), "test_loss": float(history["test_loss"].iloc[best]),

@@ -48,6 +48,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -61,7 +62,7 @@ from .progress import bar as _bar
 from .progress import progress_default, show_progress
 
 __all__ = ["EVAL_SETS", "MEMORY_FORMATS", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "OptimizerSpec", "RandomCropFlip", "bf16_native",
-           "default_device", "epochs_with_patience", "evaluate", "fit", "predict", "fit_lm", "lm_eval_starts", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
+           "best_epoch", "default_device", "epochs_with_patience", "evaluate", "fit", "predict", "fit_lm", "lm_eval_starts", "lr_factor", "make_optimizer", "numerics", "progress_default", "resolve_numerics",
            "show_progress"]
 
 @dataclass(frozen=True)
@@ -499,6 +500,34 @@ def predict(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024, precis
         As in :func:`fit`.
     """
     return torch.cat([logits for _, logits in _batched_logits(model, x, batch_size, precision, memory_format)])
+
+
+def best_epoch(values, *, higher: bool = True, ties: str = "first") -> int:
+    """The 0-based position of the best of the per-epoch ``values`` (the epoch a run reports).
+
+    Parameters
+    ----------
+    values : sequence of float
+        The monitored metric after each epoch.
+    higher : bool, default True
+        Whether a larger value is better (accuracy) or a smaller one (loss).
+    ties : {"first", "last"}, default "first"
+        Which of several equal best values wins: the first (this library's
+        runs) or the last (Kim's (2014) code keeps a later epoch whose dev
+        accuracy equals the best).
+
+    >>> best_epoch([0.70, 0.72, 0.71, 0.72]), best_epoch([0.70, 0.72, 0.71, 0.72], ties="last")
+    (1, 3)
+    >>> best_epoch([0.9, 0.5, 0.7], higher=False)
+    1
+    """
+    if ties not in ("first", "last"):
+        raise ValueError(f"ties must be 'first' or 'last'; got {ties!r}")
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        raise ValueError("best_epoch: values is empty; give the metric after each epoch")
+    v = v if higher else -v
+    return int(v.argmax()) if ties == "first" else int(v.size - 1 - v[::-1].argmax())
 
 
 def epochs_with_patience(values, patience: int, *, higher: bool = True) -> int:
